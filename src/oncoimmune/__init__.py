@@ -1,0 +1,44 @@
+"""oncoimmune: an open in-silico immunotherapy laboratory.
+
+Research and education software. Its outputs are not medical advice: every individual decision
+about treatment belongs with the patient and their doctor.
+"""
+
+from oncoimmune._version import __version__
+from oncoimmune.errors import (
+    ModelDefinitionError,
+    OncoimmuneError,
+    SolverError,
+    UnknownNameError,
+    ValidationError,
+)
+from oncoimmune.models import Model, Parameter, State, Variant, get_model, registry
+from oncoimmune.solve import Final, Max, Min, SimulationResult, Status, TimeBelow, simulate
+from oncoimmune.treatments import Bolus, Infusion, Regimen, cycles, every
+
+__all__ = [
+    "Bolus",
+    "Final",
+    "Infusion",
+    "Max",
+    "Min",
+    "Model",
+    "ModelDefinitionError",
+    "OncoimmuneError",
+    "Parameter",
+    "Regimen",
+    "SimulationResult",
+    "SolverError",
+    "State",
+    "Status",
+    "TimeBelow",
+    "UnknownNameError",
+    "ValidationError",
+    "Variant",
+    "__version__",
+    "cycles",
+    "every",
+    "get_model",
+    "registry",
+    "simulate",
+]
