@@ -25,7 +25,8 @@ singularity) and switches to log mode once it declines above ``1e4 * atol``. A s
 mode across restarts while it stays positive.
 
 Extinction: a log-mode state below its threshold after an accepted step is set to exactly zero
-and continues in linear mode (a population of exactly zero stays zero unless a source feeds it).
+and continues in linear mode (a population of exactly zero stays zero unless a source feeds it);
+interpolated outputs below the threshold are reported as zero.
 
 Events
 ------
@@ -187,8 +188,12 @@ def _choose_coordinates(ystate, eligible, mask, z, first):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _hermite(t0, h, z0, z1, f0, f1, t, mask, out):
-    """Cubic Hermite interpolation at t in [t0, t0 + h], mapped back to states."""
+def _hermite(t0, h, z0, z1, f0, f1, t, mask, log_ext, out):
+    """Cubic Hermite interpolation at t in [t0, t0 + h], mapped back to states.
+
+    A log-mode value below its extinction threshold is reported as zero (the rule applies from the
+    moment the population crosses the threshold, not only at step ends).
+    """
     s = (t - t0) / h
     s2 = s * s
     s3 = s2 * s
@@ -199,7 +204,7 @@ def _hermite(t0, h, z0, z1, f0, f1, t, mask, out):
     for k in range(z0.shape[0]):
         v = h00 * z0[k] + h10 * h * f0[k] + h01 * z1[k] + h11 * h * f1[k]
         if mask[k]:
-            out[k] = math.exp(v) if v > LOG_FLOOR else 0.0
+            out[k] = math.exp(v) if v >= log_ext[k] else 0.0
         else:
             out[k] = v if v > 0.0 else 0.0
 
@@ -418,7 +423,7 @@ def solve_one(
             stats[0] += 1
             hstep = t_new - t
             while jo < n_out and t_out[jo] < t_new:
-                _hermite(t, hstep, z, znew, f0, f1, t_out[jo], mask, out[jo])
+                _hermite(t, hstep, z, znew, f0, f1, t_out[jo], mask, log_ext, out[jo])
                 jo += 1
             # positivity, extinction and coordinate switches
             changed = False

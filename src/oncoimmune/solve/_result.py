@@ -65,7 +65,7 @@ class TimeBelow(Reduction):
         a, b = x[:, :-1], x[:, 1:]
         dt = np.diff(t)[None, :]
         below_a, below_b = a < self.threshold, b < self.threshold
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             frac = np.where(
                 below_a & below_b,
                 1.0,

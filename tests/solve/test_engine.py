@@ -1,0 +1,191 @@
+"""The engine against closed-form solutions: accuracy, order, events, positivity, statuses."""
+
+import math
+
+import numpy as np
+import pytest
+from toy_models import BLOWUP, DECAY_LOGISTIC, KILL
+
+import oncoimmune as oi
+from oncoimmune import Bolus, Final, Infusion, Max, Min, Regimen, Status, TimeBelow, simulate
+
+
+def logistic(t, b0, r, K):
+    return K / (1.0 + (K / b0 - 1.0) * np.exp(-r * t))
+
+
+def test_closed_form_accuracy_at_tight_tolerance():
+    t = np.linspace(0.0, 30.0, 61)
+    res = simulate(DECAY_LOGISTIC, times=t, rtol=1e-10, atol=1e-14)
+    assert res.statuses == [Status.OK]
+    np.testing.assert_allclose(res["A"][0], 10.0 * np.exp(-0.5 * t), rtol=1e-8, atol=1e-13)
+    np.testing.assert_allclose(res["B"][0], logistic(t, 1e3, 0.3, 1e9), rtol=1e-8)
+
+
+def test_order_of_convergence_is_that_of_rodas4():
+    # Tolerance proportionality of an order-4 method with an order-3 error estimator: the global
+    # error falls like n_steps**-4 (Hairer & Wanner II, IV.7). A wrong coefficient drops the slope
+    # to 1-2, so a slope in [3.3, 5] checks the tableau.
+    t = np.array([0.0, 30.0])
+    errs, steps = [], []
+    for rtol in (1e-5, 1e-6, 1e-7, 1e-8, 1e-9):
+        res = simulate(DECAY_LOGISTIC, times=t, rtol=rtol, atol=rtol * 1e-3, params={"k": 0.2})
+        exact = np.array([10.0 * math.exp(-0.2 * 30.0), logistic(30.0, 1e3, 0.3, 1e9)])
+        errs.append(np.max(np.abs(res.y[0, -1] / exact - 1.0)))
+        steps.append(res.n_steps[0])
+    slope = np.polyfit(np.log(steps), np.log(errs), 1)[0]
+    assert -5.0 < slope < -3.3, (slope, steps, errs)
+
+
+def test_bolus_is_applied_exactly_and_outputs_are_right_continuous():
+    k, A0, dose, td = 0.5, 10.0, 7.0, 5.0
+    t = np.array([0.0, 4.0, td, 6.0, 12.0])
+    res = simulate(DECAY_LOGISTIC, regimen=Regimen((Bolus("A", dose, (td,)),)), times=t, rtol=1e-10, atol=1e-14)
+    exact = A0 * np.exp(-k * t) + np.where(t >= td, dose * np.exp(-k * (t - td)), 0.0)
+    np.testing.assert_allclose(res["A"][0], exact, rtol=1e-8)
+    # the output at the dose time includes the dose
+    assert res["A"][0, 2] == pytest.approx(A0 * math.exp(-k * td) + dose, rel=1e-9)
+
+
+def test_zero_order_input_into_a_state_and_through_an_input_parameter_agree_with_closed_form():
+    k, R, a, b = 0.5, 3.0, 2.0, 4.0
+    t = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 8.0])
+
+    def exact(tt):
+        base = 10.0 * np.exp(-k * tt)
+        on = np.clip(tt, a, b) - a  # time spent infusing so far
+        return base + np.where(tt > a, R / k * (1 - np.exp(-k * on)) * np.exp(-k * (tt - a - on)), 0.0)
+
+    into_state = simulate(DECAY_LOGISTIC, regimen=Regimen((Infusion("A", R, ((a, b),)),)), times=t, rtol=1e-10, atol=1e-14)
+    via_input = simulate(DECAY_LOGISTIC, regimen=Regimen((Infusion("u", R, ((a, b),)),)), times=t, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(into_state["A"][0], exact(t), rtol=1e-8)
+    np.testing.assert_allclose(via_input["A"][0], exact(t), rtol=1e-8)
+
+
+def test_overlapping_infusions_add_up():
+    # two overlapping rates equal one infusion with the summed rate over the overlap
+    t = np.linspace(0, 10, 11)
+    two = Regimen((Infusion("u", 1.0, ((1, 5),)), Infusion("u", 2.0, ((3, 7),))))
+    one = Regimen((Infusion("u", 1.0, ((1, 3),)), Infusion("u", 3.0, ((3, 5),)), Infusion("u", 2.0, ((5, 7),))))
+    a = simulate(DECAY_LOGISTIC, regimen=two, times=t, rtol=1e-10)
+    b = simulate(DECAY_LOGISTIC, regimen=one, times=t, rtol=1e-10)
+    np.testing.assert_allclose(a.y, b.y, rtol=1e-12)
+
+
+def test_killed_population_stays_non_negative_and_goes_extinct_exactly():
+    # x' = -100 x from 1e6: exp(-1000) * 1e6 is far below 1e-300; the numerical-extinction rule
+    # sets it to exactly zero, and it stays zero.
+    t = np.linspace(0, 10, 101)
+    res = simulate(KILL, times=t)
+    x = res["X"][0]
+    assert res.statuses == [Status.OK]
+    assert np.all(x >= 0.0)
+    assert x[-1] == 0.0
+    # before extinction the log-space integration keeps relative accuracy far below 1 cell
+    np.testing.assert_allclose(x[1:30], 1e6 * np.exp(-100.0 * t[1:30]), rtol=1e-4)
+
+
+def test_configurable_extinction_threshold():
+    # threshold 1 cell: extinction happens at the first step end after ln(1e6)/100 = 0.138 d
+    t = np.linspace(0, 1, 101)
+    res = simulate(KILL, times=t, extinction={"X": 1.0})
+    x = res["X"][0]
+    t_cross = math.log(1e6) / 100.0
+    assert np.all(x[t > t_cross + 0.02] == 0.0)
+    assert np.all(x[t < t_cross - 1e-9] >= 1.0)
+
+
+def test_failing_patient_gets_a_status_and_the_batch_carries_on():
+    # y' = y^2 blows up at t = 1/y0: y0 = 1 blows up before t = 2, y0 = 0.1 does not.
+    pats = {"patient_id": ["fine", "blows-up", "also-fine"], "init.Y": [0.1, 1.0, 0.2]}
+    res = simulate(BLOWUP, pats, times=np.linspace(0, 2, 21))
+    st = res.statuses
+    assert st[0] == Status.OK and st[2] == Status.OK
+    assert st[1] != Status.OK
+    np.testing.assert_allclose(res["Y"][0], 0.1 / (1 - 0.1 * res.t), rtol=1e-6)
+    assert np.isnan(res["Y"][1, -1])  # no made-up values after the failure
+    assert res.status_counts()["ok"] == 2
+    with pytest.raises(oi.SolverError, match="1 of 3 patients"):
+        simulate(BLOWUP, pats, times=np.linspace(0, 2, 21), throw=True)
+
+
+def test_max_steps_status():
+    res = simulate(DECAY_LOGISTIC, times=[0.0, 30.0], max_steps=5)
+    assert res.statuses == [Status.MAX_STEPS]
+    assert "max_steps" in Status.MAX_STEPS.message
+
+
+def _kp_batch(n=24, seed=3):
+    rng = np.random.default_rng(seed)
+    return {"c": rng.uniform(0, 0.05, n), "init.T": rng.uniform(1, 1e5, n)}
+
+
+def test_batched_equals_looped_bit_for_bit():
+    pats = _kp_batch(6)
+    t = np.linspace(0, 300, 31)
+    batch = simulate("kirschner_panetta_1998", pats, times=t)
+    for i in range(6):
+        one = simulate("kirschner_panetta_1998", {k: v[i : i + 1] for k, v in pats.items()}, times=t)
+        assert np.array_equal(one.y[0], batch.y[i])
+
+
+def test_results_do_not_depend_on_worker_count_or_chunk_size():
+    pats = _kp_batch(40)
+    t = np.linspace(0, 300, 31)
+    a = simulate("kirschner_panetta_1998", pats, times=t, workers=1)
+    b = simulate("kirschner_panetta_1998", pats, times=t, workers=2, chunk_size=7)
+    assert np.array_equal(a.y, b.y)
+    assert np.array_equal(a.n_steps, b.n_steps)
+
+
+def test_reductions_match_trajectories_and_drop_them():
+    pats = _kp_batch(10)
+    t = np.linspace(0, 300, 301)
+    full = simulate("kirschner_panetta_1998", pats, times=t)
+    red = simulate(
+        "kirschner_panetta_1998", pats, times=t, chunk_size=3,
+        reduce={"T_end": Final("T"), "T_min": Min("T"), "E_max": Max("E"), "below": TimeBelow("T", 1e3)},
+    )
+    assert red.y is None
+    T = full["T"]
+    np.testing.assert_array_equal(red.reductions["T_end"], T[:, -1])
+    np.testing.assert_array_equal(red.reductions["T_min"], T.min(axis=1))
+    np.testing.assert_array_equal(red.reductions["E_max"], full["E"].max(axis=1))
+    # time below a threshold on a 1-day grid: equal to counting days below within one day per crossing
+    crossings = np.sum(np.diff(T < 1e3, axis=1), axis=1)
+    approx = np.sum(T[:, :-1] < 1e3, axis=1)
+    assert np.all(np.abs(red.reductions["below"] - approx) <= crossings + 1e-9)
+
+
+def test_time_below_threshold_exact_for_linear_crossing():
+    t = np.array([0.0, 1.0, 2.0])
+    x = np.array([[2.0, 0.0, 2.0]])
+    assert TimeBelow("x", 1.0).compute(t, x)[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"rtol": -1}, "'rtol' parameter of simulate must be > 0 and < 1. Got -1"),
+        ({"times": [0, 5, 3]}, "'times' parameter of simulate must be strictly increasing"),
+        ({"times": [0, float("nan")]}, "'times' parameter of simulate must be finite"),
+        ({"params": {"nope": 1}}, "'parameter' parameter of model kirschner_panetta_1998 must be one of"),
+        ({"params": {"c": -0.1}}, r"'c' parameter must lie in \[0, 1\] \(1/day\). Got -0.1"),
+        ({"init": {"T": float("nan")}}, "'init.T' parameter must be a number"),
+        ({"variant": "patient99"}, "'variant' parameter of model kirschner_panetta_1998 must be one of"),
+        ({"patients": {"c": [0.01, float("nan")]}}, r"'c' parameter of patients row 2 must be a number \(not NaN\)"),
+        ({"patients": {"bogus": [1.0]}}, "'column' parameter of patients must be one of"),
+        ({"patients": {"init.T": [1.0, -5.0]}}, "'init.T' parameter of patients row 2 must be finite and >= 0"),
+        ({"extinction": {"T": 0}}, "extinction"),
+        ({"workers": 0}, "'workers' parameter of simulate must be an integer >= 1"),
+    ],
+)
+def test_bad_input_is_named(kwargs, match):
+    with pytest.raises(oi.ValidationError, match=match):
+        horizon = {} if "times" in kwargs else {"t_end": 10.0}
+        simulate("kirschner_panetta_1998", **horizon, **kwargs)
+
+
+def test_unknown_model_lists_choices():
+    with pytest.raises(oi.UnknownNameError, match="kirschner_panetta_1998"):
+        simulate("kirschner_1998")
