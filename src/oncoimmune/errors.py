@@ -31,6 +31,8 @@ class OncoimmuneError(Exception):
 
 
 def _show(value: Any) -> str:
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()  # numpy scalar: show 'nan', not 'np.float64(nan)'
     text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
 

@@ -29,14 +29,16 @@ def test_il2_alone_threshold_formula():
 def test_regression_time_course_from_curated_sbml_initial_conditions():
     # §1.7 table: (E, T, I_L) = (0, 1, 0), c = 0.035, paper form
     t = [25, 50, 100, 150, 200, 500]
-    expected = np.array([
-        [14.918, 89.946, 0.5949],
-        [1299.35, 7548.87, 562.80],
-        [38128.1, 1595.83, 11842],
-        [8821.1, 618.37, 1680.3],
-        [31206.3, 71825.7, 15310.7],
-        [16549.9, 30044.3, 7980.3],
-    ])
+    expected = np.array(
+        [
+            [14.918, 89.946, 0.5949],
+            [1299.35, 7548.87, 562.80],
+            [38128.1, 1595.83, 11842],
+            [8821.1, 618.37, 1680.3],
+            [31206.3, 71825.7, 15310.7],
+            [16549.9, 30044.3, 7980.3],
+        ]
+    )
     res = simulate(KP, times=t, rtol=1e-10)
     np.testing.assert_allclose(res.y[0], expected, rtol=1e-4)
 
@@ -51,8 +53,14 @@ def test_sbml_variant_differs_only_slightly():
 
 def test_il2_alone_threshold_dynamics():
     # §1.5(2) check: c = 0.035, IC (1e4, 1e5, 1e3); E at days 500/1000/2000
-    res = simulate(KP, {"s2": [6.3e7, 6.4e7]}, params={"c": 0.035}, init={"E": 1e4, "T": 1e5, "IL": 1e3},
-                   times=[0, 500, 1000, 2000], rtol=1e-10)
+    res = simulate(
+        KP,
+        {"s2": [6.3e7, 6.4e7]},
+        params={"c": 0.035},
+        init={"E": 1e4, "T": 1e5, "IL": 1e3},
+        times=[0, 500, 1000, 2000],
+        rtol=1e-10,
+    )
     np.testing.assert_allclose(res["E"][0, 1:], [8.17e4, 7.48e4, 6.27e4], rtol=6e-4)  # slow decline
     np.testing.assert_allclose(res["E"][1, 1:], [9.73e4, 1.07e5, 1.28e5], rtol=5e-3)  # unbounded growth
 
@@ -60,8 +68,14 @@ def test_il2_alone_threshold_dynamics():
 def test_aci_scan():
     # §1.7 ACI scan: c = 0.035, IC (1e4, 1e5, 1e3): tail T = 6.96e-5 at s1 = 540, below 1e-6 at s1 >= 550
     t = np.linspace(0, 3000, 301)
-    res = simulate(KP, {"s1": [540.0, 550.0, 600.0]}, params={"c": 0.035},
-                   init={"E": 1e4, "T": 1e5, "IL": 1e3}, times=t, rtol=1e-10)
+    res = simulate(
+        KP,
+        {"s1": [540.0, 550.0, 600.0]},
+        params={"c": 0.035},
+        init={"E": 1e4, "T": 1e5, "IL": 1e3},
+        times=t,
+        rtol=1e-10,
+    )
     T = res["T"]
     assert T[0, -1] == pytest.approx(6.96e-5, rel=1e-3)
     assert np.all(T[1:, -1] < 1e-6)
@@ -69,8 +83,14 @@ def test_aci_scan():
 
 def test_aci_clears_only_locally_without_antigenicity():
     # §1.7: c = 0, s1 = 1000 clears T(0) = 1 but not T(0) = 1e5 or 1e7 (those go to ~1e9)
-    res = simulate(KP, {"init.T": [1.0, 1e5, 1e7]}, params={"c": 0.0, "s1": 1000.0},
-                   init={"E": 1.0, "IL": 1.0}, times=[0, 3000], rtol=1e-10)
+    res = simulate(
+        KP,
+        {"init.T": [1.0, 1e5, 1e7]},
+        params={"c": 0.0, "s1": 1000.0},
+        init={"E": 1.0, "IL": 1.0},
+        times=[0, 3000],
+        rtol=1e-10,
+    )
     T = res["T"][:, -1]
     assert T[0] < 1e-6
     np.testing.assert_allclose(T[1:], 1e9, rtol=0.01)
@@ -101,8 +121,10 @@ def test_interior_equilibria(c, E, T, I):
 
     grid = np.geomspace(1e2, 9.99e8, 4000)
     vals = np.array([g(x) for x in grid])
-    roots = [brentq(g, grid[k], grid[k + 1], xtol=1e-12, rtol=1e-14)
-             for k in np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))]
+    roots = [
+        brentq(g, grid[k], grid[k + 1], xtol=1e-12, rtol=1e-14)
+        for k in np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))
+    ]
     t_star = min(roots, key=lambda r: abs(r - T))
     e_star, i_star = on_nullclines(t_star)
     np.testing.assert_allclose([e_star, t_star, i_star], [E, T, I], rtol=1e-4)
@@ -124,8 +146,7 @@ def test_limit_cycles_below_hopf_point(c, lo, hi, period):
     # §1.7: from (1, 1, 1), tail statistics over t in [1500, 3000] d; ranges printed to 2-3 figures
     # (compared at rel 0.02), periods to the day (compared at +-1.5 d).
     t = np.linspace(0, 3000, 6001)
-    res = simulate(KP, params={"c": c}, init={"E": 1.0, "T": 1.0, "IL": 1.0}, times=t, rtol=1e-8,
-                   max_steps=1_000_000)
+    res = simulate(KP, params={"c": c}, init={"E": 1.0, "T": 1.0, "IL": 1.0}, times=t, rtol=1e-8, max_steps=1_000_000)
     assert res.statuses == [Status.OK]
     tail = res["T"][0, t >= 1500]
     assert tail.min() == pytest.approx(lo, rel=0.04)
@@ -136,8 +157,9 @@ def test_limit_cycles_below_hopf_point(c, lo, hi, period):
 
 def test_low_antigenicity_tumours_grow_to_carrying_capacity_and_moderate_ones_go_extinct():
     # §1.7: c <= 5e-5 -> T ~ 9.9e8; 1e-4 <= c <= 0.01: the first immune wave drives T below 1e-300
-    res = simulate(KP, {"c": [1e-5, 5e-5, 1e-4, 1e-3, 0.01]}, init={"E": 1.0, "T": 1.0, "IL": 1.0},
-                   times=[0, 3000], rtol=1e-8)
+    res = simulate(
+        KP, {"c": [1e-5, 5e-5, 1e-4, 1e-3, 0.01]}, init={"E": 1.0, "T": 1.0, "IL": 1.0}, times=[0, 3000], rtol=1e-8
+    )
     T = res["T"][:, -1]
     np.testing.assert_allclose(T[:2], [9.9808e8, 9.8837e8], rtol=1e-4)
     assert np.all(T[2:] == 0.0)  # numerical extinction, never negative

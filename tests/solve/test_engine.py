@@ -56,8 +56,12 @@ def test_zero_order_input_into_a_state_and_through_an_input_parameter_agree_with
         on = np.clip(tt, a, b) - a  # time spent infusing so far
         return base + np.where(tt > a, R / k * (1 - np.exp(-k * on)) * np.exp(-k * (tt - a - on)), 0.0)
 
-    into_state = simulate(DECAY_LOGISTIC, regimen=Regimen((Infusion("A", R, ((a, b),)),)), times=t, rtol=1e-10, atol=1e-14)
-    via_input = simulate(DECAY_LOGISTIC, regimen=Regimen((Infusion("u", R, ((a, b),)),)), times=t, rtol=1e-10, atol=1e-14)
+    into_state = simulate(
+        DECAY_LOGISTIC, regimen=Regimen((Infusion("A", R, ((a, b),)),)), times=t, rtol=1e-10, atol=1e-14
+    )
+    via_input = simulate(
+        DECAY_LOGISTIC, regimen=Regimen((Infusion("u", R, ((a, b),)),)), times=t, rtol=1e-10, atol=1e-14
+    )
     np.testing.assert_allclose(into_state["A"][0], exact(t), rtol=1e-8)
     np.testing.assert_allclose(via_input["A"][0], exact(t), rtol=1e-8)
 
@@ -143,7 +147,10 @@ def test_reductions_match_trajectories_and_drop_them():
     t = np.linspace(0, 300, 301)
     full = simulate("kirschner_panetta_1998", pats, times=t)
     red = simulate(
-        "kirschner_panetta_1998", pats, times=t, chunk_size=3,
+        "kirschner_panetta_1998",
+        pats,
+        times=t,
+        chunk_size=3,
         reduce={"T_end": Final("T"), "T_min": Min("T"), "E_max": Max("E"), "below": TimeBelow("T", 1e3)},
     )
     assert red.y is None

@@ -9,7 +9,9 @@ Method
 ------
 Rodas4 is a 6-stage, stiffly accurate Rosenbrock method of order 4 with an embedded order-3
 solution (Hairer & Wanner, *Solving ODEs II*, 2nd ed., Sect. IV.7; coefficients of ``rodas.f``,
-METH = 1). Per step: one Jacobian by forward differences, one LU factorisation of
+METH = 1). Per step: one Jacobian (analytic, generated from the model by
+:mod:`oncoimmune.solve._symbolic`, or forward differences where the right-hand side uses
+constructs the generator does not model), one LU factorisation of
 ``I/(h*gamma) - J`` with partial pivoting, six right-hand-side evaluations and six solves.
 The step size follows the standard controller ``h_new = h * min(6, max(0.2, 0.9 * err**-1/4))``.
 
@@ -45,6 +47,17 @@ from numba import njit, prange
 from oncoimmune.solve._placeholder import rhs as _model_rhs  # @@RHS_IMPORT@@
 
 rhs = njit(inline="always", error_model="numpy")(_model_rhs)
+
+# @@JAC_BEGIN@@ (replaced by the model's generated analytic Jacobian when there is one)
+HAS_JAC = False
+
+
+def _model_jac(y, p, J):
+    J[0, 0] = 0.0
+
+
+# @@JAC_END@@
+jac_y = njit(inline="always", error_model="numpy")(_model_jac)
 
 # Event operations (keep in sync with oncoimmune.solve._events).
 OP_ADD_STATE = 0
@@ -230,8 +243,23 @@ def _all_finite(v):
 
 @njit(cache=True, error_model="numpy")
 def solve_one(
-    y0, p0, ev_t, ev_op, ev_idx, ev_val, n_ev, t_out, t0, eligible, log_ext, rtol, atol,
-    max_steps, h_init, out, stats,
+    y0,
+    p0,
+    ev_t,
+    ev_op,
+    ev_idx,
+    ev_val,
+    n_ev,
+    t_out,
+    t0,
+    eligible,
+    log_ext,
+    rtol,
+    atol,
+    max_steps,
+    h_init,
+    out,
+    stats,
 ):
     """Integrate one patient; write states at t_out into out[T, n]. Returns a status code.
 
@@ -325,17 +353,39 @@ def solve_one(
                 last = True
             if h < hmin and not last:
                 return ST_STEP_UNDERFLOW
-            # Jacobian by forward differences in integration coordinates.
-            for j in range(n):
+            if HAS_JAC:
+                # Analytic dF/dy mapped to integration coordinates: with s_j = y_j (log) or 1,
+                # dz_k'/dz_j = dF_k/dy_j * s_j / y_k - [k == j] F_k / y_k for a log-mode row k.
                 for k in range(n):
-                    zp[k] = z[k]
-                dz = eps_fd * max(abs(z[j]), 1.0)
-                zp[j] = z[j] + dz
-                dz = zp[j] - z[j]
-                _fz(zp, mask, p, rate, ybuf, dybuf, fp)
+                    if mask[k]:
+                        zk = z[k] if z[k] > LOG_FLOOR else LOG_FLOOR
+                        ybuf[k] = math.exp(zk)
+                    else:
+                        ybuf[k] = z[k]
+                jac_y(ybuf, p, jac)
                 for k in range(n):
-                    jac[k, j] = (fp[k] - f0[k]) / dz
-            stats[2] += n
+                    for j in range(n):
+                        v = jac[k, j]
+                        if mask[j]:
+                            v *= ybuf[j]
+                        if mask[k]:
+                            v /= ybuf[k]
+                        jac[k, j] = v
+                    if mask[k]:
+                        jac[k, k] -= f0[k]
+                stats[2] += 1
+            else:
+                # Forward differences in integration coordinates.
+                for j in range(n):
+                    for k in range(n):
+                        zp[k] = z[k]
+                    dz = eps_fd * max(abs(z[j]), 1.0)
+                    zp[j] = z[j] + dz
+                    dz = zp[j] - z[j]
+                    _fz(zp, mask, p, rate, ybuf, dybuf, fp)
+                    for k in range(n):
+                        jac[k, j] = (fp[k] - f0[k]) / dz
+                stats[2] += n
             fac = 1.0 / (h * GAMMA)
             for i in range(n):
                 for j in range(n):
@@ -406,7 +456,7 @@ def solve_one(
                 continue
             if err > 1.0:
                 stats[1] += 1
-                h = h * max(0.2, 0.9 * err ** -0.25)
+                h = h * max(0.2, 0.9 * err**-0.25)
                 if h < hmin:
                     return ST_STEP_UNDERFLOW
                 continue
@@ -477,8 +527,23 @@ def solve_one(
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def solve_batch(
-    y0, params, ev_t, ev_op, ev_idx, ev_val, n_ev, t_out, t0, eligible, log_ext, rtol, atol,
-    max_steps, out, status, stats,
+    y0,
+    params,
+    ev_t,
+    ev_op,
+    ev_idx,
+    ev_val,
+    n_ev,
+    t_out,
+    t0,
+    eligible,
+    log_ext,
+    rtol,
+    atol,
+    max_steps,
+    out,
+    status,
+    stats,
 ):
     """Integrate every patient of a batch in parallel (one patient per task).
 
@@ -488,6 +553,21 @@ def solve_batch(
     n_pat = y0.shape[0]
     for i in prange(n_pat):
         status[i] = solve_one(
-            y0[i], params[i], ev_t[i], ev_op[i], ev_idx[i], ev_val[i], n_ev[i], t_out, t0,
-            eligible, log_ext, rtol, atol, max_steps, -1.0, out[i], stats[i],
+            y0[i],
+            params[i],
+            ev_t[i],
+            ev_op[i],
+            ev_idx[i],
+            ev_val[i],
+            n_ev[i],
+            t_out,
+            t0,
+            eligible,
+            log_ext,
+            rtol,
+            atol,
+            max_steps,
+            -1.0,
+            out[i],
+            stats[i],
         )

@@ -227,9 +227,16 @@ class SimulationResult:
         labels = frame["status"].to_numpy().reshape(n_p, -1)[:, 0]
         status = np.array([Status[str(lbl).upper()] for lbl in labels], dtype=np.int8)
         return cls(
-            model=meta["model"], t=t, y=y, state_names=names, state_units=tuple(meta["state_units"]),
-            patient_ids=np.asarray(ids), status=status, n_steps=np.array(meta["n_steps"]),
-            n_rejected=np.array(meta["n_rejected"]), n_rhs=np.array(meta["n_rhs"]),
+            model=meta["model"],
+            t=t,
+            y=y,
+            state_names=names,
+            state_units=tuple(meta["state_units"]),
+            patient_ids=np.asarray(ids),
+            status=status,
+            n_steps=np.array(meta["n_steps"]),
+            n_rejected=np.array(meta["n_rejected"]),
+            n_rhs=np.array(meta["n_rhs"]),
             provenance=meta["provenance"],
         )
 

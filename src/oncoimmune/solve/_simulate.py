@@ -41,6 +41,7 @@ def simulate(
     workers: int | None = None,
     throw: bool = False,
     progress: bool = False,
+    jacobian: str = "auto",
 ) -> SimulationResult:
     """Simulate one patient or a batch of virtual patients.
 
@@ -84,6 +85,9 @@ def simulate(
         patient gets a :class:`~oncoimmune.Status` and the batch carries on.
     progress:
         Show a progress bar on stderr.
+    jacobian:
+        ``"auto"`` (default): the analytic Jacobian generated from the model where possible;
+        ``"fd"``: forward differences (for cross-checks).
 
     Returns
     -------
@@ -116,7 +120,9 @@ def simulate(
             raise ValidationError(f"reduce[{name!r}]", "be a Reduction (Final, Min, Max, TimeBelow)", red, "simulate")
         model.state_index(red.state)
 
-    kernel = kernel_for(model)
+    if jacobian not in ("auto", "fd"):
+        raise ValidationError("jacobian", "be 'auto' or 'fd'", jacobian, "simulate")
+    kernel = kernel_for(model, jacobian)
     n, n_t = model.n_states, t_out.shape[0]
     status = np.zeros(n_pat, dtype=np.int8)
     stats = np.zeros((n_pat, 3), dtype=np.int64)
@@ -130,9 +136,23 @@ def simulate(
             out = y_all[lo:hi] if y_all is not None else np.empty((m, n_t, n))
             st = np.zeros(m, dtype=np.int32)
             kernel.solve_batch(
-                np.ascontiguousarray(Y0[lo:hi]), np.ascontiguousarray(P[lo:hi]), ev_t, ev_op, ev_idx, ev_val,
-                n_ev, t_out, 0.0,
-                eligible, log_ext, rtol, atol_vec, int(max_steps), out, st, stats[lo:hi],
+                np.ascontiguousarray(Y0[lo:hi]),
+                np.ascontiguousarray(P[lo:hi]),
+                ev_t,
+                ev_op,
+                ev_idx,
+                ev_val,
+                n_ev,
+                t_out,
+                0.0,
+                eligible,
+                log_ext,
+                rtol,
+                atol_vec,
+                int(max_steps),
+                out,
+                st,
+                stats[lo:hi],
             )
             status[lo:hi] = st
             for k, red in reduce.items():
@@ -236,7 +256,9 @@ def _patients(model: Model, patients: Any, base_p: np.ndarray, base_y: np.ndarra
             state = col[5:]
             if state not in model.state_names:
                 raise UnknownNameError(
-                    "column", col, ["patient_id", *model.parameter_names, *[f"init.{s}" for s in model.state_names]],
+                    "column",
+                    col,
+                    ["patient_id", *model.parameter_names, *[f"init.{s}" for s in model.state_names]],
                     "patients",
                 )
             arr = _numeric(col, values)
@@ -257,7 +279,9 @@ def _patients(model: Model, patients: Any, base_p: np.ndarray, base_y: np.ndarra
             P[:, model.parameter_index(col)] = arr
         else:
             raise UnknownNameError(
-                "column", col, ["patient_id", *model.parameter_names, *[f"init.{s}" for s in model.state_names]],
+                "column",
+                col,
+                ["patient_id", *model.parameter_names, *[f"init.{s}" for s in model.state_names]],
                 "patients",
             )
     return ids, P, Y
@@ -351,8 +375,12 @@ def _progress(show: bool, total: int, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as bar:
         task = bar.add_task(f"simulating {label}", total=total)
         yield lambda k: bar.advance(task, k)

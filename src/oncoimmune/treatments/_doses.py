@@ -146,8 +146,9 @@ class Infusion:
         object.__setattr__(self, "intervals", tuple(sorted(out)))
 
     @classmethod
-    def repeat(cls, target: str, rate: float, duration: float, every_days: float, count: int,
-               start: float = 0.0) -> Infusion:
+    def repeat(
+        cls, target: str, rate: float, duration: float, every_days: float, count: int, start: float = 0.0
+    ) -> Infusion:
         """``duration`` days of input every ``every_days`` days, ``count`` times."""
         d = _finite("duration", duration, "Infusion")
         if d <= 0:
@@ -155,8 +156,9 @@ class Infusion:
         return cls(target, rate, tuple((s, s + d) for s in every(every_days, count, start)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"infusion": {"target": self.target, "rate": self.rate,
-                             "intervals": [list(iv) for iv in self.intervals]}}
+        return {
+            "infusion": {"target": self.target, "rate": self.rate, "intervals": [list(iv) for iv in self.intervals]}
+        }
 
 
 def _times(times: Any, where: str) -> tuple[float, ...]:
@@ -370,8 +372,9 @@ def _infusion_from(spec: Mapping[str, Any], where: str) -> Infusion:
             return Infusion(target, rate, ivs)
         duration = _need(spec, "duration", where)
         if "every" in spec or "count" in spec:
-            return Infusion.repeat(target, rate, duration, _need(spec, "every", where),
-                                   _need(spec, "count", where), spec.get("start", 0.0))
+            return Infusion.repeat(
+                target, rate, duration, _need(spec, "every", where), _need(spec, "count", where), spec.get("start", 0.0)
+            )
         start = _finite("start", spec.get("start", 0.0), where)
         return Infusion(target, rate, ((start, start + _finite("duration", duration, where)),))
     except ValidationError as exc:

@@ -1,0 +1,468 @@
+"""The typer application behind the ``oncoimmune`` command.
+
+A thin adapter: each command parses its options (:mod:`oncoimmune.cli._parse`), calls the
+Python API and prints or writes what it returns. User errors (any
+:class:`~oncoimmune.OncoimmuneError`, and unreadable or unwritable files) end the command with
+one line ``error: <message>`` on stderr and exit status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from oncoimmune._version import __version__
+from oncoimmune.errors import OncoimmuneError, UnknownNameError, ValidationError
+
+__all__ = ["EXIT_USER_ERROR", "app", "main"]
+
+EXIT_USER_ERROR = 2
+"""Exit status for bad input (the same status the option parser uses for usage errors)."""
+
+PROGRESS_ABOVE = 100
+"""A progress bar is shown on stderr when a run has more patients than this."""
+
+app = typer.Typer(
+    name="oncoimmune",
+    help="oncoimmune: an open in-silico immunotherapy laboratory (research and education only; not medical advice).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- error handling -------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the exit to raise (status 2)."""
+    sys.stderr.write(f"error: {_one_line(message)}\n")
+    sys.stderr.flush()
+    return typer.Exit(EXIT_USER_ERROR)
+
+
+def _file_error_message(exc: OSError) -> str:
+    what = exc.strerror or exc.__class__.__name__
+    return f"{what}: {exc.filename}" if exc.filename else _one_line(str(exc)) or what
+
+
+def user_errors(func: F) -> F:
+    """Turn user errors raised by ``func`` into one line on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OncoimmuneError as exc:
+            raise fail(str(exc)) from None
+        except OSError as exc:  # a file that cannot be read or written
+            raise fail(_file_error_message(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _cleanup_on_error(paths: list[Path]) -> Iterator[None]:
+    """Remove the files listed in ``paths`` if the block fails, so that a failed command leaves nothing."""
+    try:
+        yield
+    except BaseException:
+        for p in paths:
+            try:
+                p.unlink()
+            except OSError:
+                pass
+        raise
+
+
+# -- version --------------------------------------------------------------------------------
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"oncoimmune {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """oncoimmune: tumour–immune models, treatments and virtual patients.
+
+    Research and education software: its outputs are not medical advice.
+    """
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    # Created per call so that it writes to the current sys.stdout (test runners swap it).
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _text(value: Any):
+    from rich.text import Text
+
+    return Text(str(value))  # never interpreted as rich markup (sources contain [brackets])
+
+
+def _num(value: float) -> str:
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.6g}"
+
+
+def _json_number(value: float) -> float | None:
+    return None if not math.isfinite(value) else float(value)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+@app.command("models")
+@user_errors
+def models_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON on stdout).")] = False,
+) -> None:
+    """List the registered models: name, states and citation."""
+    from rich.table import Table
+
+    from oncoimmune.models._base import registry
+
+    reg = registry()
+    data = [
+        {
+            "name": m.name,
+            "title": m.title,
+            "states": [s.name for s in m.states],
+            "citation": m.citation,
+        }
+        for m in reg.values()
+    ]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(title="Registered models", title_justify="left")
+    table.add_column("model", no_wrap=True)
+    table.add_column("states", no_wrap=True)
+    table.add_column("citation", overflow="fold")
+    for row in data:
+        table.add_row(_text(row["name"]), _text(", ".join(row["states"])), _text(row["citation"]))
+    _console().print(table)
+
+
+# -- show -----------------------------------------------------------------------------------
+
+
+def describe(model: Any) -> dict[str, Any]:
+    """Everything ``show`` prints about a model, as JSON-ready data (infinite bounds are ``null``)."""
+    defaults = {p.name: p.value for p in model.parameters}
+    return {
+        "name": model.name,
+        "title": model.title,
+        "citation": model.citation,
+        "notes": model.notes,
+        "t_end": model.t_end,
+        "default_variant": model.default_variant,
+        "states": [
+            {"name": s.name, "unit": s.unit, "description": s.description, "log": bool(s.log)} for s in model.states
+        ],
+        "parameters": [
+            {
+                "name": p.name,
+                "value": p.value,
+                "unit": p.unit,
+                "bounds": [_json_number(p.bounds[0]), _json_number(p.bounds[1])],
+                "source": p.source,
+                "description": p.description,
+                "input": bool(p.input),
+            }
+            for p in model.parameters
+        ],
+        "variants": [
+            {
+                "name": name,
+                "description": v.description,
+                "source": v.source,
+                "parameters": {k: {"default": defaults[k], "value": float(x)} for k, x in v.parameters.items()},
+                "init": {k: {"default": model.init[k], "value": float(x)} for k, x in v.init.items()},
+            }
+            for name, v in model.variants.items()
+        ],
+        "init": {"values": {k: float(model.init[k]) for k in model.state_names}, "source": model.init_source},
+        "extinction": {k: float(v) for k, v in model.extinction.items()},
+    }
+
+
+@app.command("show")
+@user_errors
+def show_command(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Registered model name (see `oncoimmune models`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON on stdout).")] = False,
+) -> None:
+    """Show a model: parameters (value, unit, bounds, source), variants, states, initial values."""
+    from rich.table import Table
+
+    from oncoimmune.models._base import get_model
+
+    m = get_model(model)
+    data = describe(m)
+    if as_json:
+        _print_json(data)
+        return
+    con = _console()
+    con.print(_text(f"{m.title} ({m.name})"), style="bold")
+    con.print(_text(m.citation))
+    if m.notes:
+        con.print(_text(f"Notes: {m.notes}"))
+
+    states = Table(title="States", title_justify="left")
+    for col in ("name", "unit", "meaning", "integrated in log space"):
+        states.add_column(col)
+    for s in data["states"]:
+        states.add_row(*(_text(x) for x in (s["name"], s["unit"], s["description"], "yes" if s["log"] else "no")))
+    con.print(states)
+
+    params = Table(title="Parameters", title_justify="left")
+    for col in ("name", "value", "unit", "bounds", "source"):
+        params.add_column(col, overflow="fold", no_wrap=col in ("name", "value"))
+    for p in m.parameters:
+        lo, hi = p.bounds
+        name = f"{p.name} (input)" if p.input else p.name
+        params.add_row(*(_text(x) for x in (name, _num(p.value), p.unit, f"[{_num(lo)}, {_num(hi)}]", p.source)))
+    con.print(params)
+
+    init = Table(title="Default initial values", title_justify="left")
+    init.add_column("state")
+    init.add_column("value")
+    init.add_column("unit")
+    for s in m.states:
+        init.add_row(_text(s.name), _text(_num(m.init[s.name])), _text(s.unit))
+    con.print(init)
+    con.print(_text(f"Source of the initial values: {m.init_source}"))
+
+    if data["variants"]:
+        variants = Table(title="Variants", title_justify="left")
+        for col in ("variant", "changes", "description and source"):
+            variants.add_column(col, overflow="fold")
+        for v in data["variants"]:
+            changes = [f"{k}: {_num(x['default'])} -> {_num(x['value'])}" for k, x in v["parameters"].items()]
+            changes += [f"init {k}: {_num(x['default'])} -> {_num(x['value'])}" for k, x in v["init"].items()]
+            about = v["description"] + (f" ({v['source']})" if v["source"] else "")
+            variants.add_row(_text(v["name"]), _text("\n".join(changes) or "(none)"), _text(about))
+        con.print(variants)
+        if m.default_variant:
+            con.print(_text(f"Default variant: {m.default_variant}"))
+    else:
+        con.print(_text("Variants: none"))
+    con.print(_text(f"Default horizon: {_num(m.t_end)} days"))
+
+
+# -- simulate -------------------------------------------------------------------------------
+
+_API_OPTION = {"times": "--times", "t_end": "--t-end", "rtol": "--rtol", "atol": "--atol"}
+
+
+def _as_cli_error(exc: ValidationError, patients: Path | None) -> ValidationError:
+    """Rename API arguments and the patients table in a ValidationError after the CLI's own names."""
+    field, where = exc.field, exc.where
+    if where == "simulate" and field in _API_OPTION:
+        field, where = _API_OPTION[field], None
+    elif patients is not None and where is not None and (where == "patients" or where.startswith("patients ")):
+        where = patients.name + where[len("patients") :]
+    elif patients is not None and field == "patients" and where is None:
+        field = "--patients"
+    value = exc.value.item() if type(exc.value).__module__ == "numpy" and hasattr(exc.value, "item") else exc.value
+    if (field, where, value) == (exc.field, exc.where, exc.value):
+        return exc
+    return ValidationError(field, exc.rule, value, where)
+
+
+def write_csv_stdout(frame: Any) -> None:
+    """Write a tidy table as CSV on stdout (full precision, like ``SimulationResult.save``)."""
+    try:
+        frame.to_csv(sys.stdout, index=False, float_format="%.17g")
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `oncoimmune simulate ... | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0) from None
+
+
+def _status_note(result: Any) -> str | None:
+    counts = result.status_counts()
+    failed = result.n_patients - counts.get("ok", 0)
+    if failed == 0:
+        return None
+    detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    return (
+        f"warning: {failed} of {result.n_patients} patients did not integrate to the end ({detail}); "
+        "their rows after the failure are NaN, see the status column"
+    )
+
+
+@app.command("simulate")
+@user_errors
+def simulate_command(
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Registered model name (see `oncoimmune models`).")],
+    variant: Annotated[
+        str | None,
+        typer.Option("--variant", metavar="V", help="Named parameter set of the model (see `oncoimmune show`)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="NAME=VALUE", help="Parameter override (repeatable), e.g. --set c=0.02."),
+    ] = None,
+    init: Annotated[
+        list[str] | None,
+        typer.Option("--init", metavar="STATE=VALUE", help="Initial value override (repeatable), e.g. --init T=1e5."),
+    ] = None,
+    bolus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--bolus",
+            metavar="STATE=AMOUNT@DAY[,DAY...]",
+            help="Amount added to a state on given days (repeatable), e.g. --bolus E=1e4@7,14,21.",
+        ),
+    ] = None,
+    regimen: Annotated[
+        Path | None, typer.Option("--regimen", metavar="FILE.yaml", help="Regimen file (see examples/regimens/).")
+    ] = None,
+    t_end: Annotated[
+        str | None, typer.Option("--t-end", metavar="DAYS", help="Horizon in days, daily output (default: model's).")
+    ] = None,
+    times: Annotated[
+        str | None, typer.Option("--times", metavar="T1,T2,...", help="Output times in days (instead of --t-end).")
+    ] = None,
+    patients: Annotated[
+        Path | None,
+        typer.Option(
+            "--patients",
+            metavar="FILE.csv|FILE.parquet",
+            help="One row per patient: optional patient_id, parameter columns, init.STATE columns.",
+        ),
+    ] = None,
+    rtol: Annotated[str, typer.Option("--rtol", metavar="R", help="Relative tolerance.")] = "1e-6",
+    atol: Annotated[str, typer.Option("--atol", metavar="A", help="Absolute tolerance (linear states).")] = "1e-9",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE.csv|FILE.parquet", help="Write the table here (default: CSV on stdout)."),
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", metavar="FILE.png", help="Draw the trajectories (one panel per state).")
+    ] = None,
+) -> None:
+    """Simulate a model: one patient with the defaults, or one per row of a patients table.
+
+    The output is a tidy table with columns patient_id, time, one column per state, and status.
+    """
+    from oncoimmune.cli import _parse
+    from oncoimmune.models._base import get_model
+    from oncoimmune.plot import PLOT_SUFFIXES, plot_result
+    from oncoimmune.solve._simulate import simulate
+    from oncoimmune.treatments._doses import Regimen
+
+    # Everything is validated before any work, so that bad input leaves no file behind.
+    m = get_model(model)
+    if times is not None and t_end is not None:
+        raise ValidationError("--times", "not be combined with --t-end (give one of them)", times)
+    if variant is not None and variant != "default" and variant not in m.variants:
+        raise UnknownNameError("--variant", variant, ["default", *m.variants], f"model {m.name}")
+    params = _parse.parse_assignments("--set", set_ or [], m)
+    init_values = _parse.parse_assignments("--init", init or [], m)
+    doses = _parse.parse_boluses(bolus or [], m)
+    t_out = _parse.parse_times(times) if times is not None else None
+    horizon = _parse.parse_number("--t-end", t_end, positive=True) if t_end is not None else None
+    rel = _parse.parse_number("--rtol", rtol, positive=True)
+    abs_ = _parse.parse_number("--atol", atol, positive=True)
+    if out is not None:
+        _parse.check_out_path("--out", out, _parse.OUT_SUFFIXES)
+    if plot is not None:
+        _parse.check_out_path("--plot", plot, PLOT_SUFFIXES)
+    plan = _parse.read_regimen(regimen) if regimen is not None else Regimen()
+    if doses:
+        plan = Regimen(plan.doses + tuple(doses), name=plan.name, description=plan.description)
+    plan.events(m)  # unknown dose targets are reported before any work
+    table = _parse.read_patients(patients) if patients is not None else None
+    n_patients = 1 if table is None else len(table)
+
+    try:
+        result = simulate(
+            m,
+            patients=table,
+            regimen=plan,
+            times=t_out,
+            variant=variant,
+            t_end=horizon,
+            params=params,
+            init=init_values,
+            rtol=rel,
+            atol=abs_,
+            progress=n_patients > PROGRESS_ABOVE,
+        )
+    except ValidationError as exc:
+        raise _as_cli_error(exc, patients) from None
+
+    written: list[Path] = []
+    with _cleanup_on_error(written):
+        if out is not None:
+            result.save(out)
+            written.append(out)
+            if out.suffix.lower() == ".csv":
+                written.append(out.with_name(out.name + ".provenance.json"))
+        if plot is not None:
+            plot_result(result, plot, m)
+            written.append(plot)
+    if out is None:
+        write_csv_stdout(result.to_frame())
+    note = _status_note(result)
+    if note:
+        sys.stderr.write(note + "\n")
+    if written:
+        counts = ", ".join(f"{k}: {v}" for k, v in result.status_counts().items())
+        files = ", ".join(str(p) for p in written if not p.name.endswith(".provenance.json"))
+        sys.stderr.write(f"{m.name}: {result.n_patients} patient(s) x {result.t.size} times ({counts}) -> {files}\n")
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+
+@app.command("demo")
+@user_errors
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory for the CSV tables and plots.")] = Path(
+        "demo-output"
+    ),
+) -> None:
+    """Run the demonstration simulations on embedded defaults and write tables and plots to DIR."""
+    from oncoimmune.cli._demo import run_demo
+
+    run_demo(out, _console())
+
+
+def main() -> None:
+    """Console-script entry point (``oncoimmune``)."""
+    app(prog_name="oncoimmune")

@@ -1,0 +1,192 @@
+"""Parsing of command-line values into Python API arguments.
+
+Every value typed by a user is parsed with ``float()`` and plain string operations; nothing is
+evaluated. Syntax errors raise :class:`~oncoimmune.ValidationError` naming the option and the
+text received, so that the command prints one line such as::
+
+    error: The '--bolus' parameter must look like STATE=AMOUNT@DAY[,DAY...]. Got 'E=5'.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oncoimmune.errors import UnknownNameError, ValidationError
+from oncoimmune.models._base import Model
+from oncoimmune.treatments._doses import Bolus
+
+__all__ = [
+    "OUT_SUFFIXES",
+    "check_out_path",
+    "parse_assignments",
+    "parse_boluses",
+    "parse_number",
+    "parse_times",
+    "read_patients",
+    "read_regimen",
+]
+
+OUT_SUFFIXES = (".csv", ".parquet")
+
+
+def _either(suffixes: tuple[str, ...]) -> str:
+    return suffixes[0] if len(suffixes) == 1 else f"{', '.join(suffixes[:-1])} or {suffixes[-1]}"
+
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_ASSIGN = re.compile(rf"^\s*({_NAME})\s*=\s*(\S.*?)\s*$")
+_BOLUS = re.compile(rf"^\s*({_NAME})\s*=\s*([^@]+?)\s*@\s*(.+?)\s*$")
+
+
+def parse_number(option: str, text: str, *, positive: bool = False) -> float:
+    """Parse one finite number given to ``option`` (e.g. ``--t-end 150``)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValidationError(option, "be a number", text) from None
+    if not math.isfinite(value):
+        raise ValidationError(option, "be a finite number", text)
+    if positive and value <= 0:
+        raise ValidationError(option, "be > 0", text)
+    return value
+
+
+def parse_assignments(option: str, items: Iterable[str], model: Model) -> dict[str, float]:
+    """Parse repeated ``NAME=VALUE`` items of ``--set`` (parameters) or ``--init`` (states).
+
+    Names are checked against the model and values against the parameter bounds (``--set``) or
+    ``>= 0`` (``--init``), so that errors name the option before any simulation starts.
+    """
+    is_init = option == "--init"
+    syntax = "look like STATE=VALUE" if is_init else "look like NAME=VALUE"
+    names = model.state_names if is_init else model.parameter_names
+    out: dict[str, float] = {}
+    for item in items:
+        match = _ASSIGN.match(item)
+        if match is None:
+            raise ValidationError(option, syntax, item)
+        name, text = match.groups()
+        if name not in names:
+            raise UnknownNameError(option, name, names, f"model {model.name}")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValidationError(name, "be a number", text, option) from None
+        if math.isinf(value):
+            raise ValidationError(name, "be a finite number", text, option)
+        if name in out:
+            raise ValidationError(option, f"give {name} once", item)
+        if is_init:
+            out[name] = model.validate_init(name, value, where=option)
+        else:
+            out[name] = model.validate_parameter(name, value, where=option)
+    return out
+
+
+def parse_boluses(items: Iterable[str], model: Model) -> list[Bolus]:
+    """Parse repeated ``--bolus STATE=AMOUNT@DAY[,DAY...]`` items into :class:`~oncoimmune.Bolus` doses."""
+    doses = []
+    for item in items:
+        match = _BOLUS.match(item)
+        if match is None:
+            raise ValidationError("--bolus", "look like STATE=AMOUNT@DAY[,DAY...]", item)
+        state, amount_text, days_text = match.groups()
+        if state not in model.state_names:
+            raise UnknownNameError("--bolus", state, model.state_names, f"model {model.name}")
+        try:
+            amount = float(amount_text)
+        except ValueError:
+            raise ValidationError("--bolus", "look like STATE=AMOUNT@DAY[,DAY...] with a number AMOUNT", item) from None
+        days = []
+        for part in days_text.split(","):
+            try:
+                days.append(float(part))
+            except ValueError:
+                raise ValidationError(
+                    "--bolus", "look like STATE=AMOUNT@DAY[,DAY...] with numbers as days", item
+                ) from None
+        try:
+            doses.append(Bolus(state, amount, tuple(days)))
+        except ValidationError as exc:
+            raise ValidationError(exc.field, exc.rule, exc.value, f"--bolus {item!r}") from None
+    return doses
+
+
+def parse_times(text: str) -> np.ndarray:
+    """Parse ``--times T1,T2,...`` (days, >= 0, strictly increasing)."""
+    parts = text.split(",")
+    try:
+        values = np.array([float(p) for p in parts], dtype=np.float64)
+    except ValueError:
+        raise ValidationError("--times", "be a comma-separated list of days, e.g. 0,7,14", text) from None
+    if not np.all(np.isfinite(values)):
+        raise ValidationError("--times", "be finite", text)
+    if values[0] < 0:
+        raise ValidationError("--times", "be >= 0 (days)", text)
+    if values.size > 1 and np.any(np.diff(values) <= 0):
+        i = int(np.flatnonzero(np.diff(values) <= 0)[0])
+        raise ValidationError("--times", f"be strictly increasing ({parts[i]} then {parts[i + 1]})", text)
+    return values
+
+
+def check_out_path(option: str, path: Path, suffixes: tuple[str, ...]) -> None:
+    """Refuse an output path with an unsupported suffix or in a missing directory, before any work."""
+    if path.suffix.lower() not in suffixes:
+        raise ValidationError(option, f"end in {_either(suffixes)}", str(path))
+    if path.is_dir():
+        raise ValidationError(option, "name a file, not a directory", str(path))
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValidationError(option, f"be in an existing directory ({parent} does not exist)", str(path))
+
+
+def _input_file(option: str, path: Path, suffixes: tuple[str, ...]) -> None:
+    if path.suffix.lower() not in suffixes:
+        raise ValidationError(option, f"end in {_either(suffixes)}", str(path))
+    if not path.exists():
+        raise ValidationError(option, "be an existing file", str(path))
+    if not path.is_file():
+        raise ValidationError(option, "be a file, not a directory", str(path))
+
+
+def read_patients(path: Path) -> Any:
+    """Read a ``--patients`` table (``.csv`` or ``.parquet``): one row per patient.
+
+    Columns are validated by :func:`oncoimmune.simulate` (names, NaN, bounds, with the row and
+    column in the message); this function reports the file-level problems: wrong suffix, missing
+    or unreadable file, no rows.
+    """
+    import pandas as pd
+
+    _input_file("--patients", path, (".csv", ".parquet"))
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise ValidationError("--patients", "contain a header and at least one row", str(path)) from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        kind = "Parquet" if path.suffix.lower() == ".parquet" else "CSV"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise ValidationError("--patients", f"be a readable {kind} file ({reason})", str(path)) from None
+    if len(frame.columns) == 0 or len(frame) == 0:
+        raise ValidationError("--patients", "contain a header and at least one row", str(path))
+    unnamed = [str(c) for c in frame.columns if str(c).startswith("Unnamed:")]
+    if unnamed:
+        raise ValidationError("--patients", "have a name for every column (no empty header cell)", str(path))
+    return frame
+
+
+def read_regimen(path: Path) -> Any:
+    """Read a ``--regimen`` YAML file with :meth:`oncoimmune.Regimen.from_yaml` (safe loader)."""
+    from oncoimmune.treatments._doses import Regimen
+
+    _input_file("--regimen", path, (".yaml", ".yml"))
+    return Regimen.from_yaml(path)
