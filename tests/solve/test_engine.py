@@ -22,19 +22,31 @@ def test_closed_form_accuracy_at_tight_tolerance():
     np.testing.assert_allclose(res["B"][0], logistic(t, 1e3, 0.3, 1e9), rtol=1e-8)
 
 
-def test_order_of_convergence_is_that_of_rodas4():
-    # Tolerance proportionality of an order-4 method with an order-3 error estimator: the global
-    # error falls like n_steps**-4 (Hairer & Wanner II, IV.7). A wrong coefficient drops the slope
-    # to 1-2, so a slope in [3.3, 5] checks the tableau.
+@pytest.mark.parametrize(("method", "order"), [("radau5", 5), ("rodas4", 4)])
+def test_order_of_convergence(method, order):
+    # With error-per-step control the global error of an order-p method falls like n_steps**-p
+    # (Hairer & Wanner II, IV.7-8): a wrong coefficient drops the slope to 1-2, so a slope within
+    # 0.7 of -p checks the tableau and the Newton/error-estimate machinery.
     t = np.array([0.0, 30.0])
+    exact = np.array([10.0 * math.exp(-0.2 * 30.0), logistic(30.0, 1e3, 0.3, 1e9)])
     errs, steps = [], []
     for rtol in (1e-5, 1e-6, 1e-7, 1e-8, 1e-9):
-        res = simulate(DECAY_LOGISTIC, times=t, rtol=rtol, atol=rtol * 1e-3, params={"k": 0.2})
-        exact = np.array([10.0 * math.exp(-0.2 * 30.0), logistic(30.0, 1e3, 0.3, 1e9)])
+        res = simulate(DECAY_LOGISTIC, times=t, rtol=rtol, atol=rtol * 1e-3, params={"k": 0.2}, method=method)
         errs.append(np.max(np.abs(res.y[0, -1] / exact - 1.0)))
         steps.append(res.n_steps[0])
     slope = np.polyfit(np.log(steps), np.log(errs), 1)[0]
-    assert -5.0 < slope < -3.3, (slope, steps, errs)
+    assert -order - 0.7 < slope < -order + 0.7, (slope, steps, errs)
+
+
+def test_both_methods_agree_on_a_stiff_treated_model():
+    # Two independent integrators (Radau IIA 5, Rodas4) on de Pillis 2006 with chemotherapy pulses
+    t = np.linspace(0, 60, 13)
+    chemo = Regimen((Infusion.repeat("v_M", 5.0, 1.0, 10.0, 6),))
+    init = {"T": 2e7, "N": 3.155e5, "L": 100.0, "C": 6.25e10}
+    a = simulate("de_pillis_2006", regimen=chemo, init=init, times=t, rtol=1e-9, method="radau5")
+    b = simulate("de_pillis_2006", regimen=chemo, init=init, times=t, rtol=1e-9, method="rodas4")
+    big = b.y > 1.0
+    np.testing.assert_allclose(a.y[big], b.y[big], rtol=1e-6)
 
 
 def test_bolus_is_applied_exactly_and_outputs_are_right_continuous():

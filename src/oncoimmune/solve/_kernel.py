@@ -1,42 +1,54 @@
-"""Batched stiff integrator: Rodas4 (Hairer & Wanner) in mixed log/linear coordinates.
+"""Batched stiff integrators in mixed log/linear coordinates: Radau IIA (order 5) and Rodas4.
 
 This file is a template as well as a module. :mod:`oncoimmune.solve._compile` copies it into a
-per-model module in the cache directory, replacing the one line marked ``@@RHS_IMPORT@@`` by an
-import of that model's right-hand side, so that numba compiles (and caches on disk) one kernel
-per model with the right-hand side inlined. Imported as itself it binds a placeholder model.
+per-model module in the cache directory, replacing the line marked ``@@RHS_IMPORT@@`` by an
+import of that model's right-hand side, the block between the ``@@JAC`` markers by the model's
+generated analytic Jacobian, and the ``@@METHOD@@`` line by the chosen method, so that numba
+compiles (and caches on disk) one kernel per model and method with the right-hand side inlined.
+Imported as itself it binds a placeholder model.
 
-Method
-------
-Rodas4 is a 6-stage, stiffly accurate Rosenbrock method of order 4 with an embedded order-3
-solution (Hairer & Wanner, *Solving ODEs II*, 2nd ed., Sect. IV.7; coefficients of ``rodas.f``,
-METH = 1). Per step: one Jacobian (analytic, generated from the model by
-:mod:`oncoimmune.solve._symbolic`, or forward differences where the right-hand side uses
-constructs the generator does not model), one LU factorisation of
-``I/(h*gamma) - J`` with partial pivoting, six right-hand-side evaluations and six solves.
-The step size follows the standard controller ``h_new = h * min(6, max(0.2, 0.9 * err**-1/4))``.
+Methods
+-------
+``radau5`` (default): the 3-stage Radau IIA collocation method of order 5, implemented after
+Hairer & Wanner's RADAU5 (*Solving ODEs II*, 2nd ed., Sect. IV.8): simplified Newton iterations
+on the transformed stage equations (one real and one complex LU per step), extrapolated starting
+values from the collocation polynomial of the previous step, the embedded error estimate
+``(I/(h*gamma0) - J)^-1 (f0 + sum_i d_i Z_i / h)`` (refined once after a rejected or first step),
+and the predictive (Gustafsson) step-size controller.
+
+``rodas4``: a 6-stage, stiffly accurate Rosenbrock method of order 4 with an embedded order-3
+solution (Sect. IV.7; coefficients of ``rodas.f``, METH = 1): one LU of ``I/(h*gamma) - J`` and
+six right-hand-side evaluations and solves per step, controller
+``h_new = h * min(6, max(0.2, 0.9 * err**-1/4))``. Kept as an independent cross-check.
+
+Both use one Jacobian per step: analytic (generated from the model by
+:mod:`oncoimmune.solve._symbolic`) where possible, else forward differences.
 
 Coordinates and positivity
 --------------------------
 A state flagged ``log`` is integrated as ``z = ln y`` while positive, so kill terms that drive
-populations to 1e-300 keep exact relative accuracy and never go negative (the error weight of
-such a state is ``rtol`` on ``z``, i.e. a relative error on ``y``). Other states are integrated
-as they are and clipped at zero after every accepted step (all model states are non-negative).
+populations to 1e-300 never make them negative. The error weight is the usual mixed tolerance
+``atol + rtol |y|`` written in the coordinates of each component (``rtol + atol / y`` on ``z``).
+Other states are integrated as they are and clipped at zero after every accepted step (all model
+states are non-negative).
 A positive log-eligible state starts in log mode; one that starts at zero (or is set to zero)
 is integrated linearly while it grows (``ln y`` of a state rising from zero has a ``1/t``
 singularity) and switches to log mode once it declines above ``1e4 * atol``. A state keeps its
 mode across restarts while it stays positive.
 
-Extinction: a log-mode state below its threshold after an accepted step is set to exactly zero
-and continues in linear mode (a population of exactly zero stays zero unless a source feeds it);
-interpolated outputs below the threshold are reported as zero.
+Extinction: a log-mode population below its threshold after an accepted step is set to exactly
+zero and continues in linear mode (a population of exactly zero stays zero unless a source feeds
+it); interpolated outputs below the threshold are reported as zero. A population fed from zero by
+a source is integrated linearly while it grows and is not extinguished there (it switches to log
+mode, and so becomes subject to the rule, once it declines above ``1e4 * atol``).
 
 Events
 ------
 Integration restarts at every event time: a bolus adds an amount to a state, and a zero-order
 input sets a parameter to (the patient's base value + input) or a rate into a state until the
-next event. Outputs at an event
-time report the state *after* the events at that time (right-continuous trajectories). Output
-between step ends uses cubic Hermite interpolation in the integration coordinates.
+next event. Outputs at an event time report the state *after* the events at that time
+(right-continuous trajectories). Output between step ends uses cubic Hermite interpolation in
+the integration coordinates.
 """
 
 import math
@@ -59,7 +71,13 @@ def _model_jac(y, p, J):
 # @@JAC_END@@
 jac_y = njit(inline="always", error_model="numpy")(_model_jac)
 
-# Event operations (keep in sync with oncoimmune.solve._events).
+# @@METHOD@@ (replaced by the chosen method in generated kernels)
+METHOD = 0
+
+M_RADAU5 = 0
+M_RODAS4 = 1
+
+# Event operations (keep in sync with oncoimmune.treatments._doses).
 OP_ADD_STATE = 0
 OP_SET_PARAM = 1
 OP_SET_RATE = 2
@@ -99,6 +117,39 @@ C63 = -31.52159432874371
 C64 = 16.31930543123136
 C65 = -6.058818238834054
 
+# Radau IIA (order 5) constants, as in Hairer & Wanner's RADAU5: nodes, error-estimate weights,
+# the eigenvalues of A^-1 (gamma0 = U1, alpha +- i beta) and the transformation T (TI = T^-1).
+SQ6 = math.sqrt(6.0)
+RC1 = (4.0 - SQ6) / 10.0
+RC2 = (4.0 + SQ6) / 10.0
+RC1M1 = RC1 - 1.0
+RC2M1 = RC2 - 1.0
+RC1MC2 = RC1 - RC2
+DD1 = -(13.0 + 7.0 * SQ6) / 3.0
+DD2 = (-13.0 + 7.0 * SQ6) / 3.0
+DD3 = -1.0 / 3.0
+U1 = 3.6378342527444962
+ALPH = 2.6810828736277523
+BETA = 3.0504301992474105
+T11 = 9.1232394870892942792e-02
+T12 = -0.14125529502095420843
+T13 = -3.0029194105147424492e-02
+T21 = 0.24171793270710701896
+T22 = 0.20412935229379993199
+T23 = 0.38294211275726193779
+T31 = 0.96604818261509293619
+TI11 = 4.3255798900631553510
+TI12 = 0.33919925181580986954
+TI13 = 0.54177053993587487119
+TI21 = -4.1787185915519047273
+TI22 = -0.32768282076106238708
+TI23 = 0.47662355450055045196
+TI31 = -0.50287263494578687595
+TI32 = 2.5719269498556054292
+TI33 = -0.59603920482822492497
+NIT = 7  # Newton iterations per step at most
+SAFE = 0.9
+
 LOG_FLOOR = -708.0  # exp(-708) is the smallest normal double's order of magnitude
 
 
@@ -125,7 +176,7 @@ def _fz(z, mask, p, rate, y, dy, out):
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _lu(a, piv):
-    """In-place LU factorisation with partial pivoting. Returns False if singular."""
+    """In-place LU factorisation with partial pivoting (real or complex). False if singular."""
     n = a.shape[0]
     for k in range(n):
         m = k
@@ -241,6 +292,286 @@ def _all_finite(v):
     return True
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _jacobian(z, f0, mask, p, rate, ybuf, dybuf, zp, fp, jac):
+    """Jacobian of dz/dt at z (f0 = dz/dt there). Returns the right-hand-side evaluations used.
+
+    Analytic: dF/dy mapped to integration coordinates. With s_j = y_j (log) or 1,
+    dz_k'/dz_j = dF_k/dy_j * s_j / y_k - [k == j] F_k / y_k for a log-mode row k.
+    """
+    n = z.shape[0]
+    if HAS_JAC:
+        for k in range(n):
+            if mask[k]:
+                zk = z[k] if z[k] > LOG_FLOOR else LOG_FLOOR
+                ybuf[k] = math.exp(zk)
+            else:
+                ybuf[k] = z[k]
+        jac_y(ybuf, p, jac)
+        for k in range(n):
+            for j in range(n):
+                v = jac[k, j]
+                if mask[j]:
+                    v *= ybuf[j]
+                if mask[k]:
+                    v /= ybuf[k]
+                jac[k, j] = v
+            if mask[k]:
+                jac[k, k] -= f0[k]
+        return 1
+    for j in range(n):
+        for k in range(n):
+            zp[k] = z[k]
+        dz = 1.4901161193847656e-08 * max(abs(z[j]), 1.0)
+        zp[j] = z[j] + dz
+        dz = zp[j] - z[j]
+        _fz(zp, mask, p, rate, ybuf, dybuf, fp)
+        for k in range(n):
+            jac[k, j] = (fp[k] - f0[k]) / dz
+    return n
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _weight(zk, logmode, rtol, atolk):
+    """Error weight of one component: atol + rtol |y|, expressed in the component's coordinates.
+
+    In log mode |dy| ~ y |dz|, so the same mixed tolerance reads rtol + atol / y on z: relative
+    accuracy for populations above atol / rtol, and no effort spent on populations far below atol.
+    """
+    if logmode:
+        return rtol + atolk * math.exp(min(-zk, 700.0))
+    return atolk + rtol * abs(zk)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _scale(z, mask, rtol, atol, sc):
+    for k in range(z.shape[0]):
+        sc[k] = _weight(z[k], mask[k], rtol, atol[k])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _rodas4_attempt(z, f0, jac, h, mask, p, rate, ybuf, dybuf, e, piv, u, fu, ks, znew, sc, rtol, atol):
+    """One Rodas4 step attempt from z. Returns (code, err, rhs evaluations); code 0 = computed,
+    2 = singular matrix. znew receives the order-4 solution."""
+    n = z.shape[0]
+    fac = 1.0 / (h * GAMMA)
+    for i in range(n):
+        for j in range(n):
+            e[i, j] = -jac[i, j]
+        e[i, i] += fac
+    if not _lu(e, piv):
+        return 2, 0.0, 0
+    ih = 1.0 / h
+    k1 = ks[0]
+    k2 = ks[1]
+    k3 = ks[2]
+    k4 = ks[3]
+    k5 = ks[4]
+    k6 = ks[5]
+    for k in range(n):
+        k1[k] = f0[k]
+    _solve(e, piv, k1)
+    for k in range(n):
+        u[k] = z[k] + A21 * k1[k]
+    _fz(u, mask, p, rate, ybuf, dybuf, fu)
+    for k in range(n):
+        k2[k] = fu[k] + C21 * ih * k1[k]
+    _solve(e, piv, k2)
+    for k in range(n):
+        u[k] = z[k] + A31 * k1[k] + A32 * k2[k]
+    _fz(u, mask, p, rate, ybuf, dybuf, fu)
+    for k in range(n):
+        k3[k] = fu[k] + ih * (C31 * k1[k] + C32 * k2[k])
+    _solve(e, piv, k3)
+    for k in range(n):
+        u[k] = z[k] + A41 * k1[k] + A42 * k2[k] + A43 * k3[k]
+    _fz(u, mask, p, rate, ybuf, dybuf, fu)
+    for k in range(n):
+        k4[k] = fu[k] + ih * (C41 * k1[k] + C42 * k2[k] + C43 * k3[k])
+    _solve(e, piv, k4)
+    for k in range(n):
+        u[k] = z[k] + A51 * k1[k] + A52 * k2[k] + A53 * k3[k] + A54 * k4[k]
+    _fz(u, mask, p, rate, ybuf, dybuf, fu)
+    for k in range(n):
+        k5[k] = fu[k] + ih * (C51 * k1[k] + C52 * k2[k] + C53 * k3[k] + C54 * k4[k])
+    _solve(e, piv, k5)
+    # embedded solution u + k5 (order 3); the difference k6 is the error estimate
+    for k in range(n):
+        u[k] = u[k] + k5[k]
+    _fz(u, mask, p, rate, ybuf, dybuf, fu)
+    for k in range(n):
+        k6[k] = fu[k] + ih * (C61 * k1[k] + C62 * k2[k] + C63 * k3[k] + C64 * k4[k] + C65 * k5[k])
+    _solve(e, piv, k6)
+    err = 0.0
+    for k in range(n):
+        znew[k] = u[k] + k6[k]
+        s = _weight(max(z[k], znew[k]), mask[k], rtol, atol[k]) if mask[k] else sc[k]
+        if not mask[k]:
+            s = max(s, atol[k] + rtol * abs(znew[k]))
+        err += (k6[k] / s) ** 2
+    return 0, math.sqrt(err / n), 5
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _radau5_attempt(
+    z,
+    f0,
+    jac,
+    h,
+    hold,
+    mask,
+    p,
+    rate,
+    ybuf,
+    dybuf,
+    e1,
+    piv1,
+    e2,
+    piv2,
+    cb,
+    u,
+    fu,
+    w,
+    zz,
+    ff,
+    cont,
+    have_cont,
+    refine,
+    znew,
+    sc,
+    rtol,
+    faccon,
+):
+    """One Radau IIA step attempt from z.
+
+    Returns (code, err, newton iterations, rhs evaluations, h factor, faccon); code 0 = computed,
+    1 = Newton failure (retry with h * factor), 2 = singular matrices. On success zz[0..2] hold
+    the stage increments Z_i and znew = z + Z_3.
+    """
+    n = z.shape[0]
+    fac1 = U1 / h
+    alphn = ALPH / h
+    betan = BETA / h
+    for i in range(n):
+        for j in range(n):
+            e1[i, j] = -jac[i, j]
+            e2[i, j] = complex(-jac[i, j], 0.0)
+        e1[i, i] += fac1
+        e2[i, i] += complex(alphn, betan)
+    if not _lu(e1, piv1) or not _lu(e2, piv2):
+        return 2, 0.0, 0, 0, 0.5, faccon
+    # starting values: the previous step's collocation polynomial, else zero
+    if have_cont:
+        c3q = h / hold
+        c1q = RC1 * c3q
+        c2q = RC2 * c3q
+        for k in range(n):
+            ak1 = cont[0, k]
+            ak2 = cont[1, k]
+            ak3 = cont[2, k]
+            z1 = c1q * (ak1 + (c1q - RC2M1) * (ak2 + (c1q - RC1M1) * ak3))
+            z2 = c2q * (ak1 + (c2q - RC2M1) * (ak2 + (c2q - RC1M1) * ak3))
+            z3 = c3q * (ak1 + (c3q - RC2M1) * (ak2 + (c3q - RC1M1) * ak3))
+            zz[0, k] = z1
+            zz[1, k] = z2
+            zz[2, k] = z3
+            w[0, k] = TI11 * z1 + TI12 * z2 + TI13 * z3
+            w[1, k] = TI21 * z1 + TI22 * z2 + TI23 * z3
+            w[2, k] = TI31 * z1 + TI32 * z2 + TI33 * z3
+    else:
+        for i in range(3):
+            for k in range(n):
+                zz[i, k] = 0.0
+                w[i, k] = 0.0
+    fnewt = max(10.0 * 2.220446049250313e-16 / rtol, min(0.03, math.sqrt(rtol)))
+    faccon = max(faccon, 2.220446049250313e-16) ** 0.8
+    theta = 1.0
+    thqold = 1.0
+    dynold = 1.0
+    newt = 0
+    nfev = 0
+    while True:
+        if newt >= NIT:
+            return 1, 0.0, newt, nfev, 0.5, faccon
+        for i in range(3):
+            for k in range(n):
+                u[k] = z[k] + zz[i, k]
+            _fz(u, mask, p, rate, ybuf, dybuf, fu)
+            for k in range(n):
+                ff[i, k] = fu[k]
+        nfev += 3
+        dyno = 0.0
+        for k in range(n):
+            a1 = TI11 * ff[0, k] + TI12 * ff[1, k] + TI13 * ff[2, k]
+            a2 = TI21 * ff[0, k] + TI22 * ff[1, k] + TI23 * ff[2, k]
+            a3 = TI31 * ff[0, k] + TI32 * ff[1, k] + TI33 * ff[2, k]
+            ff[0, k] = a1 - fac1 * w[0, k]
+            cb[k] = complex(a2 - alphn * w[1, k] + betan * w[2, k], a3 - betan * w[1, k] - alphn * w[2, k])
+        row = ff[0]
+        _solve(e1, piv1, row)
+        _solve(e2, piv2, cb)
+        for k in range(n):
+            d1 = ff[0, k]
+            d2 = cb[k].real
+            d3 = cb[k].imag
+            if not (math.isfinite(d1) and math.isfinite(d2) and math.isfinite(d3)):
+                return 1, 0.0, newt, nfev, 0.25, faccon
+            dyno += (d1 / sc[k]) ** 2 + (d2 / sc[k]) ** 2 + (d3 / sc[k]) ** 2
+        newt += 1
+        dyno = math.sqrt(dyno / (3 * n))
+        if newt > 1 and newt < NIT:
+            thq = dyno / dynold
+            theta = thq if newt == 2 else math.sqrt(thq * thqold)
+            thqold = thq
+            if theta < 0.99:
+                faccon = theta / (1.0 - theta)
+                dyth = faccon * dyno * theta ** (NIT - 1 - newt) / fnewt
+                if dyth >= 1.0:
+                    qnewt = max(1.0e-4, min(20.0, dyth))
+                    return 1, 0.0, newt, nfev, 0.8 * qnewt ** (-1.0 / (4.0 + NIT - 1 - newt)), faccon
+            else:
+                return 1, 0.0, newt, nfev, 0.5, faccon
+        dynold = max(dyno, 2.220446049250313e-16)
+        for k in range(n):
+            w[0, k] += ff[0, k]
+            w[1, k] += cb[k].real
+            w[2, k] += cb[k].imag
+            zz[0, k] = T11 * w[0, k] + T12 * w[1, k] + T13 * w[2, k]
+            zz[1, k] = T21 * w[0, k] + T22 * w[1, k] + T23 * w[2, k]
+            zz[2, k] = T31 * w[0, k] + w[1, k]
+        if faccon * dyno <= fnewt:
+            break
+    # error estimate
+    for k in range(n):
+        f2 = (DD1 * zz[0, k] + DD2 * zz[1, k] + DD3 * zz[2, k]) / h
+        ff[1, k] = f2
+        cont_k = f2 + f0[k]
+        ff[2, k] = cont_k
+    row2 = ff[2]
+    _solve(e1, piv1, row2)
+    err = 0.0
+    for k in range(n):
+        err += (ff[2, k] / sc[k]) ** 2
+    err = max(math.sqrt(err / n), 1e-10)
+    if err >= 1.0 and refine:
+        for k in range(n):
+            u[k] = z[k] + ff[2, k]
+        _fz(u, mask, p, rate, ybuf, dybuf, fu)
+        nfev += 1
+        for k in range(n):
+            ff[2, k] = fu[k] + ff[1, k]
+        _solve(e1, piv1, row2)
+        err = 0.0
+        for k in range(n):
+            err += (ff[2, k] / sc[k]) ** 2
+        err = max(math.sqrt(err / n), 1e-10)
+    if not math.isfinite(err):
+        return 1, 0.0, newt, nfev, 0.25, faccon
+    for k in range(n):
+        znew[k] = z[k] + zz[2, k]
+    return 0, err, newt, nfev, 1.0, faccon
+
+
 @njit(cache=True, error_model="numpy")
 def solve_one(
     y0,
@@ -283,12 +614,14 @@ def solve_one(
     jac = np.empty((n, n))
     e = np.empty((n, n))
     piv = np.zeros(n, dtype=np.int64)
-    k1 = np.empty(n)
-    k2 = np.empty(n)
-    k3 = np.empty(n)
-    k4 = np.empty(n)
-    k5 = np.empty(n)
-    k6 = np.empty(n)
+    e2 = np.empty((n, n), dtype=np.complex128)
+    piv2 = np.zeros(n, dtype=np.int64)
+    cb = np.empty(n, dtype=np.complex128)
+    ks = np.empty((6, n))
+    w = np.empty((3, n))
+    zz = np.empty((3, n))
+    ff = np.empty((3, n))
+    cont = np.zeros((3, n))
     znew = np.empty(n)
     sc = np.empty(n)
     log_switch = np.empty(n)
@@ -322,7 +655,14 @@ def solve_one(
         return ST_NONFINITE
 
     h = h_init
-    eps_fd = 1.4901161193847656e-08
+    # Radau controller memory
+    have_cont = False
+    hold = 1.0
+    faccon = 1.0
+    hacc = 0.0
+    erracc = 1e-2
+    first = True
+    rejected = False
     while True:
         tb = t_end
         if ie < n_ev and ev_t[ie] < tb:
@@ -333,7 +673,7 @@ def solve_one(
             d0 = 0.0
             d1 = 0.0
             for k in range(n):
-                s = rtol if mask[k] else atol[k] + rtol * abs(z[k])
+                s = _weight(z[k], mask[k], rtol, atol[k])
                 d0 += (z[k] / s) ** 2
                 d1 += (f0[k] / s) ** 2
             d0 = math.sqrt(d0 / n)
@@ -353,112 +693,66 @@ def solve_one(
                 last = True
             if h < hmin and not last:
                 return ST_STEP_UNDERFLOW
-            if HAS_JAC:
-                # Analytic dF/dy mapped to integration coordinates: with s_j = y_j (log) or 1,
-                # dz_k'/dz_j = dF_k/dy_j * s_j / y_k - [k == j] F_k / y_k for a log-mode row k.
-                for k in range(n):
-                    if mask[k]:
-                        zk = z[k] if z[k] > LOG_FLOOR else LOG_FLOOR
-                        ybuf[k] = math.exp(zk)
-                    else:
-                        ybuf[k] = z[k]
-                jac_y(ybuf, p, jac)
-                for k in range(n):
-                    for j in range(n):
-                        v = jac[k, j]
-                        if mask[j]:
-                            v *= ybuf[j]
-                        if mask[k]:
-                            v /= ybuf[k]
-                        jac[k, j] = v
-                    if mask[k]:
-                        jac[k, k] -= f0[k]
-                stats[2] += 1
-            else:
-                # Forward differences in integration coordinates.
-                for j in range(n):
-                    for k in range(n):
-                        zp[k] = z[k]
-                    dz = eps_fd * max(abs(z[j]), 1.0)
-                    zp[j] = z[j] + dz
-                    dz = zp[j] - z[j]
-                    _fz(zp, mask, p, rate, ybuf, dybuf, fp)
-                    for k in range(n):
-                        jac[k, j] = (fp[k] - f0[k]) / dz
-                stats[2] += n
-            fac = 1.0 / (h * GAMMA)
-            for i in range(n):
-                for j in range(n):
-                    e[i, j] = -jac[i, j]
-                e[i, i] += fac
-            ok = _lu(e, piv)
-            if not ok:
-                stats[1] += 1
-                h *= 0.25
-                if h < hmin:
-                    return ST_SINGULAR
-                continue
-            ih = 1.0 / h
-            # stage 1
-            for k in range(n):
-                k1[k] = f0[k]
-            _solve(e, piv, k1)
-            # stage 2
-            for k in range(n):
-                u[k] = z[k] + A21 * k1[k]
-            _fz(u, mask, p, rate, ybuf, dybuf, fu)
-            for k in range(n):
-                k2[k] = fu[k] + C21 * ih * k1[k]
-            _solve(e, piv, k2)
-            # stage 3
-            for k in range(n):
-                u[k] = z[k] + A31 * k1[k] + A32 * k2[k]
-            _fz(u, mask, p, rate, ybuf, dybuf, fu)
-            for k in range(n):
-                k3[k] = fu[k] + ih * (C31 * k1[k] + C32 * k2[k])
-            _solve(e, piv, k3)
-            # stage 4
-            for k in range(n):
-                u[k] = z[k] + A41 * k1[k] + A42 * k2[k] + A43 * k3[k]
-            _fz(u, mask, p, rate, ybuf, dybuf, fu)
-            for k in range(n):
-                k4[k] = fu[k] + ih * (C41 * k1[k] + C42 * k2[k] + C43 * k3[k])
-            _solve(e, piv, k4)
-            # stage 5
-            for k in range(n):
-                u[k] = z[k] + A51 * k1[k] + A52 * k2[k] + A53 * k3[k] + A54 * k4[k]
-            _fz(u, mask, p, rate, ybuf, dybuf, fu)
-            for k in range(n):
-                k5[k] = fu[k] + ih * (C51 * k1[k] + C52 * k2[k] + C53 * k3[k] + C54 * k4[k])
-            _solve(e, piv, k5)
-            # stage 6 (embedded solution u + k5; error estimate k6)
-            for k in range(n):
-                u[k] = u[k] + k5[k]
-            _fz(u, mask, p, rate, ybuf, dybuf, fu)
-            for k in range(n):
-                k6[k] = fu[k] + ih * (C61 * k1[k] + C62 * k2[k] + C63 * k3[k] + C64 * k4[k] + C65 * k5[k])
-            _solve(e, piv, k6)
-            stats[2] += 5
-            err = 0.0
-            for k in range(n):
-                znew[k] = u[k] + k6[k]
-                if mask[k]:
-                    sc[k] = rtol
+            stats[2] += _jacobian(z, f0, mask, p, rate, ybuf, dybuf, zp, fp, e)
+            _scale(z, mask, rtol, atol, sc)
+            if METHOD == M_RODAS4:
+                code, err, nfev = _rodas4_attempt(
+                    z, f0, e, h, mask, p, rate, ybuf, dybuf, jac, piv, u, fu, ks, znew, sc, rtol, atol
+                )
+                stats[2] += nfev
+                if code == 0 and math.isfinite(err):
+                    hfac = min(6.0, max(0.2, 0.9 * err**-0.25)) if err > 0.0 else 6.0
                 else:
-                    sc[k] = atol[k] + rtol * max(abs(z[k]), abs(znew[k]))
-                err += (k6[k] / sc[k]) ** 2
-            err = math.sqrt(err / n)
-            if not math.isfinite(err):
+                    hfac = 0.25
+            else:
+                code, err, newt, nfev, hfac, faccon = _radau5_attempt(
+                    z,
+                    f0,
+                    e,
+                    h,
+                    hold,
+                    mask,
+                    p,
+                    rate,
+                    ybuf,
+                    dybuf,
+                    jac,
+                    piv,
+                    e2,
+                    piv2,
+                    cb,
+                    u,
+                    fu,
+                    w,
+                    zz,
+                    ff,
+                    cont,
+                    have_cont,
+                    first or rejected,
+                    znew,
+                    sc,
+                    rtol,
+                    faccon,
+                )
+                stats[2] += nfev
+                if code == 0:
+                    fac = min(SAFE, SAFE * (1.0 + 2.0 * NIT) / (newt + 2.0 * NIT))
+                    quot = max(0.125, min(5.0, err**0.25 / fac))
+                    if err < 1.0 and not first and hacc > 0.0:
+                        facgus = (hacc / h) * (err * err / erracc) ** 0.25 / SAFE
+                        facgus = max(0.125, min(5.0, facgus))
+                        quot = max(quot, facgus)
+                    hfac = 1.0 / quot
+            if code != 0 or not (err <= 1.0):
                 stats[1] += 1
-                h *= 0.2
+                rejected = True
+                if code == 0 and first:
+                    hfac = 0.1
+                h = h * hfac
                 if h < hmin:
-                    return ST_NONFINITE
-                continue
-            if err > 1.0:
-                stats[1] += 1
-                h = h * max(0.2, 0.9 * err**-0.25)
-                if h < hmin:
-                    return ST_STEP_UNDERFLOW
+                    if code == 2:
+                        return ST_SINGULAR
+                    return ST_NONFINITE if code == 1 else ST_STEP_UNDERFLOW
                 continue
             # accepted
             t_new = tb if last else t + h
@@ -466,6 +760,7 @@ def solve_one(
             stats[2] += 1
             if not _all_finite(f1):
                 stats[1] += 1
+                rejected = True
                 h *= 0.2
                 if h < hmin:
                     return ST_NONFINITE
@@ -475,6 +770,20 @@ def solve_one(
             while jo < n_out and t_out[jo] < t_new:
                 _hermite(t, hstep, z, znew, f0, f1, t_out[jo], mask, log_ext, out[jo])
                 jo += 1
+            if METHOD == M_RADAU5:
+                # collocation polynomial of this step: starting values of the next one
+                for k in range(n):
+                    c1 = (zz[1, k] - zz[2, k]) / RC2M1
+                    ak = (zz[0, k] - zz[1, k]) / RC1MC2
+                    acont3 = (ak - zz[0, k] / RC1) / RC2
+                    c2 = (ak - c1) / RC1M1
+                    cont[0, k] = c1
+                    cont[1, k] = c2
+                    cont[2, k] = c2 - acont3
+                have_cont = True
+                hold = hstep
+                hacc = hstep
+                erracc = max(1e-2, err)
             # positivity, extinction and coordinate switches
             changed = False
             for k in range(n):
@@ -497,13 +806,16 @@ def solve_one(
             if changed:
                 _fz(z, mask, p, rate, ybuf, dybuf, f1)
                 stats[2] += 1
+                have_cont = False
             for k in range(n):
                 f0[k] = f1[k]
             t = t_new
-            if last:
-                h = h_prop
-            else:
-                h = h * min(6.0, max(0.2, 0.9 * err**-0.25)) if err > 0.0 else 6.0 * h
+            h_next = h * hfac
+            if rejected:
+                h_next = min(h_next, h)
+            h = max(h_prop, h_next) if last else h_next
+            first = False
+            rejected = False
         # ---- at tb: events, then outputs at tb ----------------------------------------------
         _to_state(z, mask, ystate)
         had_event = False
@@ -521,6 +833,7 @@ def solve_one(
             _choose_coordinates(ystate, eligible, mask, z, False)
             _fz(z, mask, p, rate, ybuf, dybuf, f0)
             stats[2] += 1
+            have_cont = False
             if not _all_finite(f0):
                 return ST_NONFINITE
 

@@ -278,7 +278,7 @@ class Regimen:
               - bolus: {target: M, amount: 5, at: [0, 10, 20]}
               - bolus: {target: E, amount: 1e4, every: 7, count: 4, start: 0}
               - infusion: {target: v_M, rate: 5, duration: 1, every: 10, count: 9}
-              - infusion: {target: v_S, rate: 0.8374, cycles: {on: 28, off: 14, count: 5}}
+              - infusion: {target: v_S, rate: 0.8374, cycles: {days_on: 28, days_off: 14, count: 5}}
               - infusion: {target: s2, rate: 1e5, intervals: [[0, 5], [10, 15]]}
         """
         if not isinstance(data, Mapping):
@@ -329,7 +329,7 @@ class Regimen:
 
 
 def _only(spec: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = set(spec) - allowed
+    extra = {str(k) for k in spec if k not in allowed}
     if extra:
         raise ValidationError(sorted(extra)[0], f"be one of the known keys {sorted(allowed)}", "(unknown key)", where)
 
@@ -366,9 +366,12 @@ def _infusion_from(spec: Mapping[str, Any], where: str) -> Infusion:
         if "cycles" in spec:
             c = spec["cycles"]
             if not isinstance(c, Mapping):
-                raise ValidationError("cycles", "be a mapping {on, off, count}", c, where)
-            _only(c, {"on", "off", "count", "start"}, where + " cycles")
-            ivs = cycles(_need(c, "on", where), _need(c, "off", where), _need(c, "count", where), c.get("start", 0.0))
+                raise ValidationError("cycles", "be a mapping {days_on, days_off, count}", c, where)
+            # (not 'on'/'off': YAML 1.1 reads those keys as booleans)
+            _only(c, {"days_on", "days_off", "count", "start"}, where + " cycles")
+            ivs = cycles(
+                _need(c, "days_on", where), _need(c, "days_off", where), _need(c, "count", where), c.get("start", 0.0)
+            )
             return Infusion(target, rate, ivs)
         duration = _need(spec, "duration", where)
         if "every" in spec or "count" in spec:
