@@ -447,6 +447,136 @@ def simulate_command(
         sys.stderr.write(f"{m.name}: {result.n_patients} patient(s) x {result.t.size} times ({counts}) -> {files}\n")
 
 
+# -- drugs ----------------------------------------------------------------------------------
+
+
+def describe_drug(drug: Any) -> dict[str, Any]:
+    """Everything ``drug NAME`` prints about a drug, as JSON-ready data."""
+    from oncoimmune.models._base import get_model
+
+    data = drug.model_dump(mode="json", by_alias=True)
+    if drug.pk is not None:
+        model = get_model(drug.pk.model)
+        typical = drug.pk_patient()
+        variant = model.variants[drug.pk.variant]
+        data["pk"]["parameters"] = [
+            {
+                "name": p.name,
+                "value": typical.values[p.name],
+                "unit": p.unit,
+                "source": variant.source
+                if p.name in variant.parameters
+                else "not part of this drug's PK model (model default; inactive or unused here)",
+                "description": p.description,
+            }
+            for p in model.parameters
+        ]
+    return data
+
+
+def _regimen_texts(drug: Any) -> str:
+    return "; ".join(r.text for r in drug.regimens)
+
+
+@app.command("drugs")
+@user_errors
+def drugs_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON on stdout).")] = False,
+) -> None:
+    """List the drug library: name, class, target and standard regimens."""
+    from rich.table import Table
+
+    from oncoimmune.treatments._drugs import drug_library
+
+    lib = drug_library()
+    data = [
+        {
+            "name": d.name,
+            "brand_names": list(d.brand_names),
+            "class": d.drug_class,
+            "target": d.target,
+            "regimens": [r.text for r in d.regimens],
+        }
+        for d in lib.values()
+    ]
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(title="Drug library", title_justify="left")
+    table.add_column("drug", no_wrap=True)
+    table.add_column("class", no_wrap=True)
+    table.add_column("target", overflow="fold")
+    table.add_column("standard regimens", overflow="fold")
+    for d in lib.values():
+        table.add_row(_text(d.name), _text(d.drug_class), _text(d.target), _text(_regimen_texts(d)))
+    _console().print(table)
+    _console().print(_text("Research and education only: dosing decisions belong with the patient's doctor."))
+
+
+@app.command("drug")
+@user_errors
+def drug_command(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Drug name or brand name (see `oncoimmune drugs`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON on stdout).")] = False,
+) -> None:
+    """Show a drug: mechanism, PK model and parameters (units, sources, flags), regimens, PD relation."""
+    from rich.table import Table
+
+    from oncoimmune.treatments._drugs import get_drug
+
+    d = get_drug(name)
+    data = describe_drug(d)
+    if as_json:
+        _print_json(data)
+        return
+    con = _console()
+    brands = f" ({', '.join(d.brand_names)})" if d.brand_names else ""
+    con.print(_text(f"{d.name}{brands}: {d.drug_class}, target {d.target}"), style="bold")
+    con.print(_text(f"Mechanism: {d.mechanism}"))
+    con.print(_text(f"Dose units: {', '.join(d.dose_units)}; amounts in {d.amount_unit}"))
+    if d.infusion is not None:
+        inf = d.infusion
+        first = f" (first infusion {_num(inf.first_minutes.value)} min)" if inf.first_minutes else ""
+        con.print(_text(f"Infusion: {_num(inf.minutes.value)} min{first} [{inf.minutes.flag}] {inf.minutes.source}"))
+
+    regs = Table(title="Standard regimens", title_justify="left")
+    for col in ("regimen", "setting", "flag", "source"):
+        regs.add_column(col, overflow="fold")
+    for r in d.regimens:
+        regs.add_row(*(_text(x) for x in (r.text, r.setting, r.flag, r.source)))
+    con.print(regs)
+
+    if d.pk is None:
+        con.print(_text(f"PK model: none. {d.pk_limitations}"))
+    else:
+        con.print(_text(f"PK model: {d.pk.model}, variant {d.pk.variant} [{d.pk.flag}] {d.pk.source}"))
+        con.print(_text(f"Reference patient: {d.pk.reference_patient}"))
+        params = Table(title="Typical PK parameters", title_justify="left")
+        for col in ("name", "value", "unit", "source"):
+            params.add_column(col, overflow="fold", no_wrap=col in ("name", "value"))
+        for p in data["pk"]["parameters"]:
+            params.add_row(*(_text(x) for x in (p["name"], _num(p["value"]), p["unit"], p["source"])))
+        con.print(params)
+        cov = Table(title="Covariate effects", title_justify="left")
+        for col in ("parameter", "covariate", "form", "coefficient", "reference", "flag", "source"):
+            cov.add_column(col, overflow="fold")
+        for e in d.pk.covariates:
+            ref = "" if e.reference is None else f"{_num(e.reference)} {e.unit}"
+            cov.add_row(
+                *(_text(x) for x in (e.parameter, e.covariate, e.form, _num(e.coefficient), ref, e.flag, e.source))
+            )
+        con.print(cov)
+        if d.pk.not_included:
+            con.print(_text(f"Not included: {d.pk.not_included}"))
+    for pd in d.pd:
+        con.print(_text(f"PD ({pd.relation}, {pd.target}): {pd.description}"))
+        for k, q in pd.parameters.items():
+            con.print(_text(f"  {k} = {_num(q.value)} {q.unit} [{q.flag}] {q.source}"))
+    if d.evidence:
+        con.print(_text(f"Evidence: {d.evidence}"))
+    con.print(_text("Research and education only: dosing decisions belong with the patient's doctor."))
+
+
 # -- demo -----------------------------------------------------------------------------------
 
 

@@ -27,8 +27,8 @@ Both use one Jacobian per step: analytic (generated from the model by
 Coordinates and positivity
 --------------------------
 A state flagged ``log`` is integrated as ``z = ln y`` while positive, so kill terms that drive
-populations to 1e-300 never make them negative. The error weight is the usual mixed tolerance
-``atol + rtol |y|`` written in the coordinates of each component (``rtol + atol / y`` on ``z``).
+populations to 1e-300 never make them negative. Its error weight is ``rtol (1 + y_ext / y)`` on
+``z``: relative accuracy down to the state's extinction threshold ``y_ext`` (see ``_weight``).
 Other states are integrated as they are and clipped at zero after every accepted step (all model
 states are non-negative).
 A positive log-eligible state starts in log mode; one that starts at zero (or is set to zero)
@@ -332,25 +332,27 @@ def _jacobian(z, f0, mask, p, rate, ybuf, dybuf, zp, fp, jac):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _weight(zk, logmode, rtol, atolk):
-    """Error weight of one component: atol + rtol |y|, expressed in the component's coordinates.
+def _weight(zk, logmode, rtol, atolk, log_extk):
+    """Error weight of one component in its own coordinates.
 
-    In log mode |dy| ~ y |dz|, so the same mixed tolerance reads rtol + atol / y on z: relative
-    accuracy for populations above atol / rtol, and no effort spent on populations far below atol.
+    Linear mode: ``atol + rtol |y|``. Log mode: ``rtol (1 + y_ext / y)`` on ``z = ln y``, i.e.
+    relative accuracy down to the extinction threshold ``y_ext``. Not ``atol / y``: a population
+    that dips far below ``atol`` and regrows (Kirschner-Panetta limit cycles reach 1e-4 ... 1e-14
+    cells) carries any error in the depth of its dip, multiplied, into every later value.
     """
     if logmode:
-        return rtol + atolk * math.exp(min(-zk, 700.0))
+        return rtol * (1.0 + math.exp(min(log_extk - zk, 700.0)))
     return atolk + rtol * abs(zk)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _scale(z, mask, rtol, atol, sc):
+def _scale(z, mask, rtol, atol, log_ext, sc):
     for k in range(z.shape[0]):
-        sc[k] = _weight(z[k], mask[k], rtol, atol[k])
+        sc[k] = _weight(z[k], mask[k], rtol, atol[k], log_ext[k])
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _rodas4_attempt(z, f0, jac, h, mask, p, rate, ybuf, dybuf, e, piv, u, fu, ks, znew, sc, rtol, atol):
+def _rodas4_attempt(z, f0, jac, h, mask, p, rate, ybuf, dybuf, e, piv, u, fu, ks, znew, sc, rtol, atol, log_ext):
     """One Rodas4 step attempt from z. Returns (code, err, rhs evaluations); code 0 = computed,
     2 = singular matrix. znew receives the order-4 solution."""
     n = z.shape[0]
@@ -405,7 +407,7 @@ def _rodas4_attempt(z, f0, jac, h, mask, p, rate, ybuf, dybuf, e, piv, u, fu, ks
     err = 0.0
     for k in range(n):
         znew[k] = u[k] + k6[k]
-        s = _weight(max(z[k], znew[k]), mask[k], rtol, atol[k]) if mask[k] else sc[k]
+        s = _weight(max(z[k], znew[k]), mask[k], rtol, atol[k], log_ext[k]) if mask[k] else sc[k]
         if not mask[k]:
             s = max(s, atol[k] + rtol * abs(znew[k]))
         err += (k6[k] / s) ** 2
@@ -673,7 +675,7 @@ def solve_one(
             d0 = 0.0
             d1 = 0.0
             for k in range(n):
-                s = _weight(z[k], mask[k], rtol, atol[k])
+                s = _weight(z[k], mask[k], rtol, atol[k], log_ext[k])
                 d0 += (z[k] / s) ** 2
                 d1 += (f0[k] / s) ** 2
             d0 = math.sqrt(d0 / n)
@@ -694,10 +696,10 @@ def solve_one(
             if h < hmin and not last:
                 return ST_STEP_UNDERFLOW
             stats[2] += _jacobian(z, f0, mask, p, rate, ybuf, dybuf, zp, fp, e)
-            _scale(z, mask, rtol, atol, sc)
+            _scale(z, mask, rtol, atol, log_ext, sc)
             if METHOD == M_RODAS4:
                 code, err, nfev = _rodas4_attempt(
-                    z, f0, e, h, mask, p, rate, ybuf, dybuf, jac, piv, u, fu, ks, znew, sc, rtol, atol
+                    z, f0, e, h, mask, p, rate, ybuf, dybuf, jac, piv, u, fu, ks, znew, sc, rtol, atol, log_ext
                 )
                 stats[2] += nfev
                 if code == 0 and math.isfinite(err):
