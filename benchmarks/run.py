@@ -55,7 +55,9 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-KP_SBML = Path(os.environ.get("ONCOIMMUNE_SHARED", "/work/shared")) / "sbml" / "BIOMD0000000732.xml"
+# ../shared beside the checkout (as laid out for developers and CI), or $ONCOIMMUNE_SHARED
+_SHARED = Path(os.environ.get("ONCOIMMUNE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+KP_SBML = _SHARED / "sbml" / "BIOMD0000000732.xml"
 SEED = 20_240_601
 N_ACCURACY = 50
 WORKERS = os.cpu_count() or 1

@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from oncoimmune._validate import finite_number
 from oncoimmune.errors import UnknownNameError, ValidationError
 
 __all__ = [
@@ -253,13 +254,4 @@ def bsa_formula(name: str) -> BsaFormula:
     return BSA_FORMULAS[key]
 
 
-def _number(name: str, value: Any, where: str) -> float:
-    if isinstance(value, bool):
-        raise ValidationError(name, "be a number", value, where)
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(name, "be a number", value, where) from None
-    if not math.isfinite(v):
-        raise ValidationError(name, "be a finite number", value, where)
-    return v
+_number = finite_number

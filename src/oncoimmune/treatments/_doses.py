@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from oncoimmune._validate import finite_number, read_yaml
 from oncoimmune.errors import UnknownNameError, ValidationError
 from oncoimmune.models._base import Model
 
@@ -36,14 +37,7 @@ OP_SET_PARAM = 1
 OP_SET_RATE = 2
 
 
-def _finite(name: str, value: Any, where: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(name, "be a number", value, where) from None
-    if not math.isfinite(v):
-        raise ValidationError(name, "be a finite number", value, where)
-    return v
+_finite = finite_number
 
 
 def every(interval: float, count: int, start: float = 0.0) -> tuple[float, ...]:
@@ -309,17 +303,8 @@ class Regimen:
     @classmethod
     def from_yaml(cls, path: str | Path) -> Regimen:
         """Load a regimen from a YAML file (safe loader; nothing in it is executed)."""
-        import yaml
-
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValidationError("regimen", "be a readable YAML file", str(path)) from exc
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValidationError("regimen", f"be valid YAML ({exc.__class__.__name__})", str(path)) from exc
+        data = read_yaml(p, "regimen")
         return cls.from_dict(data, where=p.name)
 
     def to_yaml(self) -> str:

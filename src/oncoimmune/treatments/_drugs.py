@@ -42,6 +42,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from oncoimmune._validate import read_yaml
 from oncoimmune.errors import UnknownNameError, ValidationError
 from oncoimmune.treatments._covariates import Covariates
 from oncoimmune.units import AMOUNT_UNITS, Amount, normalise_unit, to_amount
@@ -491,18 +492,10 @@ def load_drug_file(path: str | Path) -> Drug:
     Raises :class:`~oncoimmune.errors.ValidationError` naming the file and the field (a dotted
     path such as ``pk.covariates[0].source``) for a malformed file.
     """
-    import yaml
 
     p = Path(path)
     where = p.name
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValidationError("drug file", "be a readable YAML file", str(path)) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValidationError("drug file", f"be valid YAML ({exc.__class__.__name__})", str(path)) from exc
+    data = read_yaml(p, "drug file")
     if not isinstance(data, Mapping):
         raise ValidationError("drug file", "be a mapping of fields", data, where)
     try:
