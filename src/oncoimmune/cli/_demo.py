@@ -152,6 +152,9 @@ def _final_tumour(res: Any) -> str:
     if "T" not in res.state_names:
         return "-"
     final = float(res["T"][0, -1])
+    if final < 1.0:
+        # below one cell the model's number has no biological meaning (models.md §12)
+        return f"< 1 cell (model value {final:.1e})"
     return f"{final:.4g} cells"
 
 
