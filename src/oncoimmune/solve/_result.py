@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ __all__ = ["Final", "Max", "Min", "Reduction", "SimulationResult", "TimeBelow"]
 
 
 @dataclass(frozen=True)
-class Reduction:
+class Reduction(ABC):
     """A per-patient summary computed chunk by chunk, so that memory stays bounded.
 
     Reductions are evaluated on the output grid (``times``): ask for a finer grid for a finer
@@ -27,8 +28,9 @@ class Reduction:
 
     state: str
 
-    def compute(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def compute(self, t: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Reduce trajectories ``x`` (patients, times) on the grid ``t`` to one value per patient."""
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class _Interpreter:
             self._assign(stmt.targets[0], stmt.value, env, out)
             return
         if isinstance(stmt, ast.AugAssign):
-            current = self._expr(_load(stmt.target), env)
+            current = self._expr(stmt.target, env)
             value = self._binop(stmt.op, current, self._expr(stmt.value, env))
             self._store(stmt.target, value, env, out)
             return
@@ -240,11 +240,6 @@ class _Interpreter:
         raise UnsupportedSyntax("binary operator")
 
 
-def _load(target: ast.expr) -> ast.expr:
-    node = ast.fix_missing_locations(ast.copy_location(target, target))
-    return node
-
-
 def rhs_expressions(model: Model) -> list[Any] | None:
     """The right-hand side as sympy expressions in the state and parameter symbols, or ``None``."""
     try:
@@ -329,15 +324,11 @@ def _make_printer():
                 b = self.parenthesize(base, 1000)
                 prod = "*".join([b] * abs(int(exp)))
                 return f"({prod})" if exp > 0 else f"(1.0/({prod}))"
-            if exp == sp_half():
+            if exp == _sympy().Rational(1, 2):
                 return f"math.sqrt({self._print(base)})"
             return f"({self._print(base)})**({self._print(exp)})"
 
     return Printer
-
-
-def sp_half():
-    return _sympy().Rational(1, 2)
 
 
 class _Printer:
