@@ -695,11 +695,11 @@ def solve_one(
                 last = True
             if h < hmin and not last:
                 return ST_STEP_UNDERFLOW
-            stats[2] += _jacobian(z, f0, mask, p, rate, ybuf, dybuf, zp, fp, e)
+            stats[2] += _jacobian(z, f0, mask, p, rate, ybuf, dybuf, zp, fp, jac)
             _scale(z, mask, rtol, atol, log_ext, sc)
             if METHOD == M_RODAS4:
                 code, err, nfev = _rodas4_attempt(
-                    z, f0, e, h, mask, p, rate, ybuf, dybuf, jac, piv, u, fu, ks, znew, sc, rtol, atol, log_ext
+                    z, f0, jac, h, mask, p, rate, ybuf, dybuf, e, piv, u, fu, ks, znew, sc, rtol, atol, log_ext
                 )
                 stats[2] += nfev
                 if code == 0 and math.isfinite(err):
@@ -710,7 +710,7 @@ def solve_one(
                 code, err, newt, nfev, hfac, faccon = _radau5_attempt(
                     z,
                     f0,
-                    e,
+                    jac,
                     h,
                     hold,
                     mask,
@@ -718,7 +718,7 @@ def solve_one(
                     rate,
                     ybuf,
                     dybuf,
-                    jac,
+                    e,
                     piv,
                     e2,
                     piv2,
