@@ -25,7 +25,7 @@ NUMERICAL_EXTINCTION = 1e-300
 def simulate(
     model: str | Model,
     patients: Any = None,
-    regimen: Regimen | None = None,
+    regimen: Regimen | Sequence[Regimen] | None = None,
     times: Sequence[float] | np.ndarray | None = None,
     *,
     variant: str | None = None,
@@ -57,7 +57,8 @@ def simulate(
         validated against each parameter's bounds; the error names the row and the column.
     regimen:
         Doses (:class:`~oncoimmune.treatments.Regimen`); integration restarts exactly at every
-        dose and input change.
+        dose and input change. A sequence of regimens, one per patient, gives each patient its
+        own doses (amounts from each patient's weight or body-surface area, for instance).
     times:
         Output times in days (increasing, >= 0). Default: daily from 0 to ``t_end``
         (``model.t_end`` if not given; at most 2001 points).
@@ -112,9 +113,24 @@ def simulate(
     ids, P, Y0 = _patients(model, patients, base_p, base_y)
     n_pat = P.shape[0]
     regimen = regimen if regimen is not None else Regimen()
-    if not isinstance(regimen, Regimen):
-        raise ValidationError("regimen", "be a Regimen", regimen, "simulate")
-    events = regimen.events(model)
+    if isinstance(regimen, Regimen):
+        per_patient = None
+        events = regimen.events(model)
+    elif isinstance(regimen, Sequence) and not isinstance(regimen, (str, bytes)):
+        per_patient = list(regimen)
+        if len(per_patient) != n_pat:
+            raise ValidationError(
+                "regimen", f"have one Regimen per patient ({n_pat})", f"{len(per_patient)} regimens", "simulate"
+            )
+        for i, r in enumerate(per_patient):
+            if not isinstance(r, Regimen):
+                raise ValidationError("regimen", "contain Regimen values", r, f"simulate (patient {ids[i]!r})")
+        tables = {}
+        events_of = [tables.setdefault(r, r.events(model)) for r in per_patient]
+    else:
+        raise ValidationError(
+            "regimen", "be a Regimen or a sequence of Regimens (one per patient)", regimen, "simulate"
+        )
     ext = _extinction(model, extinction)
     eligible = np.array([s.log for s in model.states], dtype=np.bool_)
     log_ext = np.log(ext)
@@ -138,7 +154,10 @@ def simulate(
         for lo in range(0, n_pat, chunk_size):
             hi = min(n_pat, lo + chunk_size)
             m = hi - lo
-            ev_t, ev_op, ev_idx, ev_val, n_ev = _event_arrays(events, m)
+            if per_patient is None:
+                ev_t, ev_op, ev_idx, ev_val, n_ev = _event_arrays(events, m)
+            else:
+                ev_t, ev_op, ev_idx, ev_val, n_ev = _event_arrays_per_patient(events_of[lo:hi])
             out = y_all[lo:hi] if y_all is not None else np.empty((m, n_t, n))
             st = np.zeros(m, dtype=np.int32)
             kernel.solve_batch(
@@ -178,7 +197,18 @@ def simulate(
         n_rhs=stats[:, 2].copy(),
         reductions=red_out,
         provenance=_provenance(
-            model, variant, base_p, base_y, patients, regimen, rtol, atol_vec, max_steps, ext, method, jacobian
+            model,
+            variant,
+            base_p,
+            base_y,
+            patients,
+            regimen if per_patient is None else per_patient,
+            rtol,
+            atol_vec,
+            max_steps,
+            ext,
+            method,
+            jacobian,
         ),
     )
     if throw and not result.ok.all():
@@ -342,6 +372,25 @@ def _extinction(model: Model, extinction: Mapping[str, float] | None) -> np.ndar
     return ext
 
 
+def _event_arrays_per_patient(tables: Sequence[EventTable]):
+    m = len(tables)
+    e = max([1, *(len(t) for t in tables)])
+    ev_t = np.zeros((m, e))
+    ev_op = np.zeros((m, e), dtype=np.int64)
+    ev_idx = np.zeros((m, e), dtype=np.int64)
+    ev_val = np.zeros((m, e))
+    n_ev = np.zeros(m, dtype=np.int64)
+    for i, t in enumerate(tables):
+        k = len(t)
+        n_ev[i] = k
+        if k:
+            ev_t[i, :k] = t.t
+            ev_op[i, :k] = t.op
+            ev_idx[i, :k] = t.idx
+            ev_val[i, :k] = t.val
+    return ev_t, ev_op, ev_idx, ev_val, n_ev
+
+
 def _event_arrays(events: EventTable, m: int):
     e = max(1, len(events))
     ev_t = np.zeros((m, e))
@@ -413,7 +462,9 @@ def _provenance(
         "parameters": dict(zip(model.parameter_names, base_p.tolist(), strict=True)),
         "init": dict(zip(model.state_names, base_y.tolist(), strict=True)),
         "patients": "table" if patients is not None else "single default patient",
-        "regimen": regimen.to_dict(),
+        "regimen": regimen.to_dict()
+        if isinstance(regimen, Regimen)
+        else [{"patient_index": i, **r.to_dict()} for i, r in enumerate(regimen)],
         "rtol": rtol,
         "atol": dict(zip(model.state_names, atol.tolist(), strict=True)),
         "max_steps": int(max_steps),
