@@ -16,15 +16,22 @@ unit               amount                         needs
 ``ug/kg``
 ``mg/m2``          amount × BSA                   height and weight (Mosteller by default;
 (``mg/m²``)                                       DuBois, Haycock, Gehan–George selectable)
-``IU``, ``IU/kg``  flat, or × weight              weight for ``IU/kg``
+``IU``, ``MIU``    flat                           — (1 MIU = 10⁶ IU)
+``IU/kg``,         amount × weight                weight
+``MIU/kg``
+``IU/m2``,         amount × BSA                   height and weight (as ``mg/m2``)
+``MIU/m2``
 ``cells``,         flat, or × weight              weight for ``cells/kg``
 ``cells/kg``
 ``AUC``            Calvert: AUC × (GFR + 25) mg   GFR (given) or serum creatinine, age, weight,
                    (AUC in mg/mL·min)             sex (Cockcroft–Gault); GFR capped at 125 mL/min
 =================  =============================  ==============================================
 
-Mass units convert among themselves (1 g = 1000 mg = 10⁶ µg); IU and cells convert to nothing
-else. Errors use the one validation template of :mod:`oncoimmune.errors`.
+Mass units convert among themselves (1 g = 1000 mg = 10⁶ µg), IU units among themselves
+(1 MIU = 10⁶ IU); IU and cells convert to nothing else (a drug's mass-to-IU specific activity is
+data of its drug file, not a unit conversion). Cytokines are written both ways (aldesleukin
+600,000 IU/kg, interferon alfa-2b 20 MIU/m²). Errors use the one validation template of
+:mod:`oncoimmune.errors`.
 """
 
 from __future__ import annotations
@@ -61,6 +68,10 @@ DOSE_UNITS: dict[str, DoseUnit] = {
         DoseUnit("mg/m2", "mass", "m2", 1.0),
         DoseUnit("IU", "IU", None, 1.0),
         DoseUnit("IU/kg", "IU", "kg", 1.0),
+        DoseUnit("IU/m2", "IU", "m2", 1.0),
+        DoseUnit("MIU", "IU", None, 1e6),
+        DoseUnit("MIU/kg", "IU", "kg", 1e6),
+        DoseUnit("MIU/m2", "IU", "m2", 1e6),
         DoseUnit("cells", "cells", None, 1.0),
         DoseUnit("cells/kg", "cells", "kg", 1.0),
         DoseUnit("AUC", "auc", None, 1.0),
@@ -88,6 +99,14 @@ _ALIASES = {
     "mcg": "ug",
     "iu/kg": "IU/kg",
     "iu": "IU",
+    "iu/m2": "IU/m2",
+    "iu/m²": "IU/m2",
+    "iu/m^2": "IU/m2",
+    "miu": "MIU",
+    "miu/kg": "MIU/kg",
+    "miu/m2": "MIU/m2",
+    "miu/m²": "MIU/m2",
+    "miu/m^2": "MIU/m2",
     "cell/kg": "cells/kg",
     "cell": "cells",
     "auc": "AUC",

@@ -59,5 +59,5 @@ def test_drug_without_pk_model_prints_its_limits(run_cli):
 def test_unknown_drug_is_one_line_error_with_exit_2(run_cli):
     res = run_cli("drug", "nivo")
     assert res.exit_code == 2
-    assert res.stderr.startswith("error: The 'drug' parameter must be one of [atezolizumab")
+    assert res.stderr.startswith("error: The 'drug' parameter must be one of [aldesleukin, atezolizumab")
     assert len(res.stderr.strip().splitlines()) == 1
