@@ -14,6 +14,12 @@ Repeating schedules are built with :func:`every` (``every(21, 4)`` = days 0, 21,
 
 A :class:`Regimen` is a named tuple of doses. :meth:`Regimen.events` turns it into the event
 table the engine integrates exactly (it restarts at every event instead of taking tiny steps).
+
+A regimen may also hold :class:`~oncoimmune.treatments.DrugDose` values, prescriptions of library
+drugs as clinics write them (:meth:`Regimen.parse`, grammar in
+:mod:`oncoimmune.treatments._prescription`). They are per-patient: :meth:`Regimen.administrations`
+turns them into absolute amounts and times for one patient's covariates, which are then routed
+into model states; :meth:`Regimen.events` refuses unresolved drug doses.
 """
 
 from __future__ import annotations
@@ -29,6 +35,15 @@ import numpy as np
 from oncoimmune._validate import finite_number, read_yaml
 from oncoimmune.errors import UnknownNameError, ValidationError
 from oncoimmune.models._base import Model
+from oncoimmune.treatments._covariates import Covariates
+from oncoimmune.treatments._prescription import (
+    Administration,
+    DrugDose,
+    drug_dose_from_dict,
+    parse_regimen,
+    regimen_administrations,
+    render_regimen,
+)
 
 __all__ = ["Bolus", "EventTable", "Infusion", "Regimen", "cycles", "every"]
 
@@ -198,16 +213,48 @@ class Regimen:
     (0.0, 7.0, 14.0, 21.0)
     """
 
-    doses: tuple[Bolus | Infusion, ...] = ()
+    doses: tuple[Bolus | Infusion | DrugDose, ...] = ()
     name: str = ""
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         doses = tuple(self.doses)
         for d in doses:
-            if not isinstance(d, (Bolus, Infusion)):
-                raise ValidationError("doses", "contain Bolus or Infusion values", d, "Regimen")
+            if not isinstance(d, (Bolus, Infusion, DrugDose)):
+                raise ValidationError("doses", "contain Bolus, Infusion or DrugDose values", d, "Regimen")
         object.__setattr__(self, "doses", doses)
+
+    # -- prescriptions as clinics write them -------------------------------------------------
+    @classmethod
+    def parse(cls, text: str, *, name: str | None = None) -> Regimen:
+        """A regimen of drug doses from the text a clinic writes, e.g.
+        ``Regimen.parse("nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4 then nivolumab 3 mg/kg q2w")``.
+
+        The grammar is in :mod:`oncoimmune.treatments._prescription` and ``docs/regimens.md``;
+        ``name`` defaults to the text as written.
+        """
+        return parse_regimen(text, name=name, where="Regimen.parse")
+
+    @property
+    def text(self) -> str:
+        """Canonical text of a regimen of drug doses; it parses back to the same doses."""
+        return render_regimen(self.doses)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        if self.doses and all(isinstance(d, DrugDose) for d in self.doses):
+            return self.text
+        return self.name or repr(self)
+
+    def administrations(
+        self, covariates: Covariates | None, t_end: float | None = None, *, bsa_formula: str = "mosteller"
+    ) -> tuple[Administration, ...]:
+        """Every administration of the regimen's drug doses for one patient, sorted by time.
+
+        ``covariates`` (:class:`~oncoimmune.treatments.Covariates`) turn doses per kg, per m² and
+        AUC targets into amounts; ``t_end`` (days) cuts open-ended schedules (and any dose after
+        it). Bolus and Infusion entries are model inputs already and are not listed.
+        """
+        return regimen_administrations(self, covariates, t_end, bsa_formula=bsa_formula)
 
     def __add__(self, other: Regimen) -> Regimen:
         if not isinstance(other, Regimen):
@@ -222,6 +269,15 @@ class Regimen:
         Raises :class:`~oncoimmune.errors.UnknownNameError` for a target that is neither a state
         nor an input parameter of the model.
         """
+        unresolved = [d for d in self.doses if isinstance(d, DrugDose)]
+        if unresolved:
+            raise ValidationError(
+                "doses",
+                "hold only model inputs (Bolus, Infusion); drug doses are per-patient prescriptions: turn them "
+                "into amounts with Regimen.administrations(covariates, t_end) and route those into model states",
+                unresolved[0].text,
+                f"Regimen.events on model {model.name}",
+            )
         rows: list[tuple[float, int, int, float]] = []
         inputs = [p.name for p in model.parameters if p.input]
         rate_targets: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
@@ -265,7 +321,9 @@ class Regimen:
     def from_dict(cls, data: Mapping[str, Any], where: str = "regimen") -> Regimen:
         """Build a regimen from a mapping (the YAML form; see ``docs/regimens.md``).
 
-        Each entry of ``doses`` is ``{bolus: {...}}`` or ``{infusion: {...}}``::
+        Each entry of ``doses`` is ``{bolus: {...}}``, ``{infusion: {...}}`` or ``{drug: {...}}``
+        (a :class:`~oncoimmune.treatments.DrugDose`); a ``text:`` key holds a regimen as clinics
+        write it (:meth:`parse`), whose doses come before those of ``doses``::
 
             name: chemo every 10 days + IL-2
             doses:
@@ -274,18 +332,29 @@ class Regimen:
               - infusion: {target: v_M, rate: 5, duration: 1, every: 10, count: 9}
               - infusion: {target: v_S, rate: 0.8374, cycles: {days_on: 28, days_off: 14, count: 5}}
               - infusion: {target: s2, rate: 1e5, intervals: [[0, 5], [10, 15]]}
+              - drug: {name: nivolumab, dose: 3, unit: mg/kg, every: 14, count: 4}
+
+            text: nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4 then nivolumab 3 mg/kg q2w
         """
         if not isinstance(data, Mapping):
             raise ValidationError("regimen", "be a mapping with 'doses'", data, where)
-        _only(data, {"name", "doses", "description"}, where)
+        _only(data, {"name", "doses", "description", "text"}, where)
+        doses: list[Bolus | Infusion | DrugDose] = []
+        if "text" in data:
+            if not isinstance(data["text"], str):
+                raise ValidationError("text", "be a regimen written as text", data["text"], where)
+            doses.extend(parse_regimen(data["text"], where=f"{where} text").doses)
         doses_raw = data.get("doses")
-        if not isinstance(doses_raw, list) or not doses_raw:
+        if doses and doses_raw is None:
+            doses_raw = []
+        elif not isinstance(doses_raw, list) or not doses_raw:
             raise ValidationError("doses", "be a non-empty list", doses_raw, where)
-        doses: list[Bolus | Infusion] = []
         for i, entry in enumerate(doses_raw):
             w = f"{where} doses[{i}]"
             if not isinstance(entry, Mapping) or len(entry) != 1:
-                raise ValidationError("doses", "contain entries {bolus: {...}} or {infusion: {...}}", entry, w)
+                raise ValidationError(
+                    "doses", "contain entries {bolus: {...}}, {infusion: {...}} or {drug: {...}}", entry, w
+                )
             ((kind, spec),) = entry.items()
             if not isinstance(spec, Mapping):
                 raise ValidationError(str(kind), "be a mapping", spec, w)
@@ -293,9 +362,11 @@ class Regimen:
                 doses.append(_bolus_from(spec, w))
             elif kind == "infusion":
                 doses.append(_infusion_from(spec, w))
+            elif kind == "drug":
+                doses.append(drug_dose_from_dict(spec, w))
             else:
-                raise ValidationError("doses", "use the keys 'bolus' or 'infusion'", kind, w)
-        name = data.get("name", "")
+                raise ValidationError("doses", "use the keys 'bolus', 'infusion' or 'drug'", kind, w)
+        name = data.get("name", data.get("text", "").strip() if isinstance(data.get("text"), str) else "")
         if not isinstance(name, str):
             raise ValidationError("name", "be a string", name, where)
         return cls(tuple(doses), name=name, description=str(data.get("description", "")))
