@@ -12,12 +12,23 @@ from oncoimmune.errors import (
     UnknownNameError,
     ValidationError,
 )
-from oncoimmune.models import Model, Parameter, State, Variant, get_model, registry
+from oncoimmune.models import DoseSlot, Model, Parameter, State, Variant, get_model, registry
 from oncoimmune.solve import Final, Max, Min, SimulationResult, Status, TimeBelow, simulate
-from oncoimmune.treatments import Bolus, Infusion, Regimen, cycles, every
+from oncoimmune.treatments import (
+    Bolus,
+    Covariates,
+    Infusion,
+    Regimen,
+    cycles,
+    every,
+    get_drug,
+    simulate_treatment,
+)
 
 __all__ = [
     "Bolus",
+    "Covariates",
+    "DoseSlot",
     "Final",
     "Infusion",
     "Max",
@@ -38,7 +49,9 @@ __all__ = [
     "__version__",
     "cycles",
     "every",
+    "get_drug",
     "get_model",
     "registry",
     "simulate",
+    "simulate_treatment",
 ]

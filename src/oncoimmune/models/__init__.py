@@ -4,6 +4,6 @@ Each module defines ``MODEL`` (a :class:`~oncoimmune.models.Model`); :func:`regi
 See ``docs/models.md`` (generated from this registry) for the catalogue.
 """
 
-from oncoimmune.models._base import Model, Parameter, State, Variant, get_model, registry
+from oncoimmune.models._base import DoseSlot, Model, Parameter, State, Variant, get_model, registry
 
-__all__ = ["Model", "Parameter", "State", "Variant", "get_model", "registry"]
+__all__ = ["DoseSlot", "Model", "Parameter", "State", "Variant", "get_model", "registry"]

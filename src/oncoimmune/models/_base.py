@@ -35,7 +35,7 @@ import numpy as np
 
 from oncoimmune.errors import ModelDefinitionError, UnknownNameError, ValidationError
 
-__all__ = ["Model", "Parameter", "State", "Variant", "get_model", "registry"]
+__all__ = ["DoseSlot", "Model", "Parameter", "State", "Variant", "get_model", "registry"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,46 @@ class Variant:
     source: str = ""
 
 
+@dataclass(frozen=True)
+class DoseSlot:
+    """Where a model receives one class of drug: the states doses enter and the slot's PK parameters.
+
+    The drug library fills a slot from a drug's ``qsp`` section (:mod:`oncoimmune.treatments`):
+    its population-PK parameters go to ``pk`` (canonical name ``CL``, ``V1``, ``Q``, ``V2``,
+    ``ka`` or ``F`` to model parameter), its exposure–effect parameters to ``<name><suffix>``
+    (``KD`` + ``_PD1`` = ``KD_PD1``), and each administration to ``routes[route]``.
+
+    Parameters
+    ----------
+    name:
+        Slot name (``"PD1"``, ``"ch1"``).
+    group:
+        Interchangeable slots share a group (``"cytotoxic"``: ``ch1``, ``ch2``); a drug file names
+        the group and the first free slot of it is used.
+    routes:
+        Route (``"iv"``, ``"sc"``, ``"oral"``) to the state that receives the dose.
+    unit:
+        Amount unit of those states (``"mg"``, ``"IU"``, ``"cells"``).
+    pk:
+        Canonical PK parameter name to model parameter name.
+    suffix:
+        Suffix of the slot's exposure–effect parameters.
+    description:
+        What the slot represents.
+    """
+
+    name: str
+    group: str
+    routes: Mapping[str, str]
+    unit: str
+    pk: Mapping[str, str] = field(default_factory=dict)
+    suffix: str = ""
+    description: str = ""
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.group))
+
+
 @dataclass(frozen=True, eq=False)
 class Model:
     """A published tumour–immune model declared as data.
@@ -132,6 +172,15 @@ class Model:
         A sensible default simulation horizon in days.
     notes:
         Caveats and known discrepancies between sources.
+    dose_slots:
+        Where drugs of the library enter (:class:`DoseSlot`); empty for models dosed by state.
+    patient:
+        ``patient(covariates, overrides) -> (parameters, init, assumed)``: the model's reading of a patient's
+        :class:`~oncoimmune.treatments.Covariates` (tumour biomarkers, burden), with the names of
+        the covariates it had to assume; ``None`` if the model has no covariate model.
+    outputs:
+        ``outputs(y, p) -> {name: array}``: derived quantities (occupancies, concentrations,
+        sum of diameters) from states ``y[..., n_states]`` and parameters ``p[..., n_parameters]``.
     """
 
     name: str
@@ -147,12 +196,43 @@ class Model:
     extinction: Mapping[str, float] = field(default_factory=dict)
     t_end: float = 100.0
     notes: str = ""
+    dose_slots: tuple[DoseSlot, ...] = ()
+    patient: Callable[[Any, Any], tuple[dict[str, float], dict[str, float], tuple[str, ...]]] | None = None
+    outputs: Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "variants", MappingProxyType(dict(self.variants)))
         object.__setattr__(self, "init", MappingProxyType(dict(self.init)))
         object.__setattr__(self, "extinction", MappingProxyType(dict(self.extinction)))
+        object.__setattr__(self, "dose_slots", tuple(self.dose_slots))
         self._check_declaration()
+        self._check_dose_slots()
+
+    def _check_dose_slots(self) -> None:
+        states = {s.name for s in self.states}
+        params = {p.name for p in self.parameters}
+        seen: set[str] = set()
+        for slot in self.dose_slots:
+            if slot.name in seen:
+                raise ModelDefinitionError(f"model {self.name}: dose slot {slot.name!r} declared twice")
+            seen.add(slot.name)
+            for route, state in slot.routes.items():
+                if state not in states:
+                    raise ModelDefinitionError(
+                        f"model {self.name}: dose slot {slot.name!r} routes {route!r} to unknown state {state!r}"
+                    )
+            for canonical, param in slot.pk.items():
+                if param not in params:
+                    raise ModelDefinitionError(
+                        f"model {self.name}: dose slot {slot.name!r} maps {canonical!r} to unknown parameter {param!r}"
+                    )
+
+    def dose_slot(self, name: str) -> DoseSlot:
+        """The dose slot called ``name`` (:class:`~oncoimmune.errors.UnknownNameError` otherwise)."""
+        for slot in self.dose_slots:
+            if slot.name == name:
+                return slot
+        raise UnknownNameError("slot", name, [s.name for s in self.dose_slots], f"model {self.name}")
 
     # -- declaration checks (the part of the contract that can be checked at import) --------
     def _check_declaration(self) -> None:

@@ -22,6 +22,12 @@ ecog                   0 ... 4             integer performance status
 ldh_u_per_l            [20, 20000] U/L
 ast_u_per_l            [1, 10000] U/L
 tumour_burden_mm       [0, 3000] mm        sum of longest diameters (SLD)
+pdl1                   [0, 1]              PD-L1 tumour proportion score as a fraction
+tmb                    [0, 1000] mut/Mb    tumour mutational burden
+growth_rate            [0, 1] 1/day        intrinsic growth rate of cancer cells
+n_lesions              1 ... 10            number of target lesions
+car_antigen            [0, 1]              fraction of cancer cells with the CAR antigen
+target_antigen         [0, 1]              fraction with the tumour-targeting antibody's antigen
 =====================  ==================  =====================================================
 
 Body-surface area (:meth:`Covariates.bsa`, :data:`BSA_FORMULAS`), H in cm and W in kg
@@ -49,6 +55,8 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from oncoimmune._validate import finite_number
 from oncoimmune.errors import UnknownNameError, ValidationError
@@ -118,6 +126,11 @@ _BOUNDS: dict[str, tuple[float, float, str]] = {
     "ldh_u_per_l": (20.0, 20000.0, "U/L"),
     "ast_u_per_l": (1.0, 10000.0, "U/L"),
     "tumour_burden_mm": (0.0, 3000.0, "mm"),
+    "pdl1": (0.0, 1.0, "fraction of tumour cells, TPS/100"),
+    "tmb": (0.0, 1000.0, "mut/Mb"),
+    "growth_rate": (0.0, 1.0, "1/day"),
+    "car_antigen": (0.0, 1.0, "fraction of tumour cells"),
+    "target_antigen": (0.0, 1.0, "fraction of tumour cells"),
 }
 _SEXES = ("female", "male")
 
@@ -152,6 +165,13 @@ class Covariates:
         Binary indicators of disease and context used by popPK models, lower case:
         ``"nsclc"``, ``"ada_positive"``, ``"prior_ipilimumab"``, ``"liver_metastases"``,
         ``"progressor"``...
+    pdl1, tmb, msi_high, growth_rate, n_lesions, car_antigen, target_antigen:
+        Tumour biomarkers read by the mechanistic models (optional; a model uses its default
+        and says so when one is missing): PD-L1 tumour proportion score as a fraction (0.6 for
+        TPS 60 %), tumour mutational burden (mut/Mb), microsatellite instability high, intrinsic
+        growth rate of cancer cells (1/day), number of target lesions (1–10, RECIST caps at 5),
+        and the fractions of cancer cells bearing the CAR antigen (CD19) and the tumour-targeting
+        antibody's antigen (CD20, HER2).
     """
 
     weight_kg: float
@@ -167,6 +187,13 @@ class Covariates:
     tumour_burden_mm: float | None = None
     race: str | None = None
     conditions: frozenset[str] = field(default_factory=frozenset)
+    pdl1: float | None = None
+    tmb: float | None = None
+    msi_high: bool | None = None
+    growth_rate: float | None = None
+    n_lesions: int | None = None
+    car_antigen: float | None = None
+    target_antigen: float | None = None
 
     def __post_init__(self) -> None:
         where = "Covariates"
@@ -185,6 +212,14 @@ class Covariates:
             isinstance(self.ecog, bool) or not isinstance(self.ecog, int) or not 0 <= self.ecog <= 4
         ):
             raise ValidationError("ecog", "be an integer in [0, 4]", self.ecog, where)
+        for name in ("msi_high",):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, (bool, np.bool_)):
+                raise ValidationError(name, "be true or false", v, where)
+        if self.n_lesions is not None and (
+            isinstance(self.n_lesions, bool) or not isinstance(self.n_lesions, int) or not 1 <= self.n_lesions <= 10
+        ):
+            raise ValidationError("n_lesions", "be an integer in [1, 10]", self.n_lesions, where)
         if self.race is not None:
             if not isinstance(self.race, str) or not self.race.strip():
                 raise ValidationError("race", "be a non-empty string", self.race, where)

@@ -1,0 +1,391 @@
+r"""From a prescription and a patient to a simulation: drug doses routed into a mechanistic model.
+
+A :class:`~oncoimmune.treatments.Regimen` written as clinics write it
+(``"nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4 then nivolumab 3 mg/kg q2w"``) holds
+per-patient prescriptions. :func:`plan_patient` turns it, for one patient's
+:class:`~oncoimmune.treatments.Covariates`, into what the engine integrates:
+
+1. **Amounts and times.** :meth:`Regimen.administrations` computes every administration (mg/kg
+   × weight, mg/m² × BSA with the formula named, Calvert AUC dosing, IU/kg, cells/kg).
+2. **Slots.** Each drug's ``qsp`` section names the dose slot of the model it fills
+   (:class:`~oncoimmune.models.DoseSlot`): ``PD1`` for nivolumab or pembrolizumab, the
+   ``cytotoxic`` group (slots ``ch1``, ``ch2``) for chemotherapy, in order of first appearance.
+   Two drugs cannot share one slot (nivolumab and pembrolizumab in one regimen is an error).
+3. **Pharmacokinetics.** The drug's population-PK parameters for this patient
+   (:meth:`Drug.pk_patient <oncoimmune.treatments.Drug.pk_patient>`, covariate model applied) fill
+   the slot's clearance, volumes, inter-compartmental clearance, absorption rate and
+   bioavailability. A one-compartment drug in a two-compartment slot gets ``Q = 0``.
+4. **Exposure–effect.** The ``qsp.parameters`` of the drug file set the slot's potency
+   parameters (``KD``, ``EC50``, ``Emax``...), each with its unit and source.
+5. **Patient.** The model's covariate reading (``Model.patient``) sets tumour biomarkers and the
+   initial state (PD-L1, TMB, burden and lesions for ``io_qsp``), listing what it assumed.
+6. **Doses.** Each administration (times the drug's ``pk.amount_factor``, e.g. fludarabine
+   phosphate to F-ara-A) becomes a :class:`~oncoimmune.treatments.Bolus` (injection,
+   oral dose) or an :class:`~oncoimmune.treatments.Infusion` (zero-order over the infusion
+   time) into the state of the slot for that route.
+
+:func:`simulate_treatment` does this for every patient and runs one batched
+:func:`~oncoimmune.simulate` with per-patient doses and parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from oncoimmune.errors import ValidationError
+from oncoimmune.models._base import DoseSlot, Model, get_model
+from oncoimmune.treatments._covariates import Covariates
+from oncoimmune.treatments._doses import Bolus, Infusion, Regimen
+from oncoimmune.treatments._drugs import Drug, get_drug
+from oncoimmune.treatments._prescription import Administration, DrugDose
+
+__all__ = ["PatientPlan", "TreatmentResult", "plan_patient", "simulate_treatment"]
+
+_PK_NAMES: dict[str, tuple[str, ...]] = {
+    "CL": ("CL0", "CL"),
+    "V1": ("V1", "V"),
+    "Q": ("Q", "Q2"),
+    "V2": ("V2",),
+    "ka": ("ka",),
+    "F": ("F",),
+}
+"""Canonical slot PK names and the names the registered PK models use for them."""
+
+_OPTIONAL_PK = {"Q": 0.0}
+"""Slot PK parameters a drug's PK model may lack, and the value that switches the term off."""
+
+_TO_SLOT_UNIT: dict[tuple[str, str], float] = {
+    ("mg", "mg"): 1.0,
+    ("g", "mg"): 1000.0,
+    ("ug", "mg"): 1e-3,
+    ("IU", "IU"): 1.0,
+    ("cells", "cells"): 1.0,
+}
+
+
+@dataclass(frozen=True)
+class PatientPlan:
+    """One patient's treatment, ready for the engine.
+
+    Attributes
+    ----------
+    regimen:
+        Model inputs only (Bolus and Infusion into slot states).
+    parameters:
+        Parameter values set for this patient (biomarkers, drug PK and potency), by name.
+    init:
+        Initial state from the patient's covariates (empty if the model has no covariate model).
+    slots:
+        Drug name to the dose slot it occupies.
+    administrations:
+        Every administration with its amount and how it was computed.
+    assumed:
+        Covariates the model or the PK models did not find and replaced by their reference.
+    """
+
+    regimen: Regimen
+    parameters: Mapping[str, float]
+    init: Mapping[str, float]
+    slots: Mapping[str, str]
+    administrations: tuple[Administration, ...]
+    assumed: tuple[str, ...] = field(default=())
+
+
+def _slot_for(model: Model, drug: Drug, taken: dict[str, str], where: str) -> DoseSlot:
+    if drug.qsp is None or drug.qsp.model != model.name:
+        raise ValidationError(
+            "drug",
+            f"have a qsp section for model {model.name} (which terms its exposure acts on)",
+            drug.name,
+            where,
+        )
+    name = drug.qsp.slot
+    candidates = [s for s in model.dose_slots if s.name == name] or [s for s in model.dose_slots if s.group == name]
+    for slot in candidates:
+        if slot.name not in taken:
+            return slot
+    holders = ", ".join(f"{taken[s.name]} ({s.name})" for s in candidates)
+    raise ValidationError(
+        "regimen",
+        f"use at most {len(candidates)} drug(s) of slot {name!r} of model {model.name}; already used by {holders}",
+        drug.name,
+        where,
+    )
+
+
+def _pk_values(model: Model, drug: Drug, slot: DoseSlot, covariates: Covariates | None, where: str):
+    if not slot.pk or drug.pk is None:
+        return {}, ()
+    pk = drug.pk_patient(covariates)
+    out: dict[str, float] = {}
+    for canonical, param in slot.pk.items():
+        value = next((pk.values[n] for n in _PK_NAMES.get(canonical, (canonical,)) if n in pk.values), None)
+        if value is None:
+            if canonical in _OPTIONAL_PK:
+                value = _OPTIONAL_PK[canonical]
+            else:
+                raise ValidationError(
+                    "pk",
+                    f"give {canonical!r} ({' or '.join(_PK_NAMES.get(canonical, (canonical,)))}) for slot {slot.name}",
+                    f"{drug.pk.model}/{drug.pk.variant}",
+                    where,
+                )
+        out[param] = float(value)
+    return out, tuple(f"{drug.name}: {a}" for a in pk.assumed)
+
+
+def _pd_values(model: Model, drug: Drug, slot: DoseSlot) -> dict[str, float]:
+    names = set(model.parameter_names)
+    out = {}
+    for name in drug.qsp.parameters:  # type: ignore[union-attr]
+        target = name + slot.suffix if name + slot.suffix in names else name
+        out[target] = float(drug.qsp_quantity(name).value)
+    return out
+
+
+def plan_patient(
+    model: str | Model,
+    regimen: Regimen | str,
+    covariates: Covariates | None = None,
+    t_end: float | None = None,
+    *,
+    params: Mapping[str, float] | None = None,
+    bsa_formula: str = "mosteller",
+) -> PatientPlan:
+    """Route a regimen into ``model`` for one patient (steps in the module docstring).
+
+    Parameters
+    ----------
+    model:
+        A model with dose slots (``"io_qsp"``).
+    regimen:
+        A :class:`~oncoimmune.treatments.Regimen` (drug doses, and/or Bolus/Infusion model inputs,
+        which pass through unchanged) or a regimen string.
+    covariates:
+        The patient; ``None`` for the model's default patient (flat doses only).
+    t_end:
+        Horizon in days; open-ended schedules are cut there.
+    params:
+        Parameter overrides, applied last and seen by the model's covariate reading (so that the
+        initial state reflects them, e.g. an NK-depleted patient).
+    bsa_formula:
+        Body-surface-area formula for doses per m².
+    """
+    model = get_model(model)
+    if isinstance(regimen, str):
+        regimen = Regimen.parse(regimen)
+    if not isinstance(regimen, Regimen):
+        raise ValidationError("regimen", "be a Regimen or a regimen string", regimen, "plan_patient")
+    where = f"plan_patient({model.name}, {regimen.name or regimen})"
+    init: dict[str, float] = {}
+    assumed: list[str] = []
+    overrides = dict(params or {})
+    params = {}
+    for name in overrides:
+        model.parameter_index(name)  # unknown names are an error before any work
+    if model.patient is not None and (covariates is not None or overrides):
+        p, init, a = model.patient(covariates, overrides)
+        params.update(p)
+        assumed.extend(a if covariates is not None else ())
+    taken: dict[str, str] = {}
+    slot_of: dict[str, DoseSlot] = {}
+    for d in regimen.doses:
+        if isinstance(d, DrugDose) and d.drug not in slot_of:
+            drug = get_drug(d.drug)
+            slot = _slot_for(model, drug, taken, where)
+            taken[slot.name] = drug.name
+            slot_of[drug.name] = slot
+            pk, a = _pk_values(model, drug, slot, covariates, where)
+            params.update(pk)
+            params.update(_pd_values(model, drug, slot))
+            assumed.extend(a)
+    adms = regimen.administrations(covariates, t_end, bsa_formula=bsa_formula) if slot_of else ()
+    boluses: dict[tuple[str, float], list[float]] = {}
+    infusions: dict[tuple[str, float], list[tuple[float, float]]] = {}
+    for adm in adms:
+        slot = slot_of[adm.drug]
+        factor = _TO_SLOT_UNIT.get((adm.amount_unit, slot.unit))
+        if factor is None:
+            raise ValidationError(
+                "amount_unit", f"convert to {slot.unit!r} (slot {slot.name})", adm.amount_unit, f"{where}: {adm.drug}"
+            )
+        route = adm.route or "iv"
+        if route not in slot.routes:
+            raise ValidationError(
+                "route", f"be one of {sorted(slot.routes)} for slot {slot.name}", route, f"{where}: {adm.drug}"
+            )
+        state = slot.routes[route]
+        pk = get_drug(adm.drug).pk
+        if pk is not None and pk.amount_factor is not None:
+            factor *= pk.amount_factor.value  # prescribed salt or prodrug -> modelled species
+        amount = adm.amount * factor
+        if adm.duration_days > 0:
+            infusions.setdefault((state, amount / adm.duration_days), []).append(
+                (adm.time_days, adm.time_days + adm.duration_days)
+            )
+        else:
+            boluses.setdefault((state, amount), []).append(adm.time_days)
+    params.update(overrides)
+    inputs = [d for d in regimen.doses if not isinstance(d, DrugDose)]
+    inputs += [Bolus(s, a, tuple(ts)) for (s, a), ts in boluses.items()]
+    inputs += [Infusion(s, r, tuple(ivs)) for (s, r), ivs in infusions.items()]
+    model.parameter_values(None, **params)  # bounds check, naming the parameter
+    return PatientPlan(
+        Regimen(tuple(inputs), name=regimen.name or str(regimen)),
+        params,
+        init,
+        {k: v.name for k, v in slot_of.items()},
+        tuple(adms),
+        tuple(dict.fromkeys(assumed)),
+    )
+
+
+@dataclass(frozen=True)
+class TreatmentResult:
+    """Result of :func:`simulate_treatment`: the engine result, each patient's plan and parameters.
+
+    ``result[state]`` is ``(patients, times)``; :meth:`outputs` gives the model's derived
+    quantities (occupancies, concentrations, sum of diameters for ``io_qsp``).
+    """
+
+    result: Any
+    plans: tuple[PatientPlan, ...]
+    parameters: np.ndarray
+
+    def __getitem__(self, state: str) -> np.ndarray:
+        return self.result[state]
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.result.t
+
+    def outputs(self) -> dict[str, np.ndarray]:
+        """Derived quantities, each ``(patients, times)``."""
+        model = get_model(self.result.model)
+        if model.outputs is None:
+            raise ValidationError("model", "define outputs", model.name, "TreatmentResult.outputs")
+        if self.result.y is None:
+            raise ValidationError("result", "keep trajectories (no reduce=)", "reduced", "TreatmentResult.outputs")
+        return model.outputs(self.result.y, self.parameters[:, None, :])
+
+
+ATOL_PER_DOSE = 1e-8
+"""Absolute tolerance on a drug state, as a fraction of the largest amount given into it."""
+
+STEPS_PER_ADMINISTRATION = 400
+"""Step budget per administration: each dose is a discontinuity whose absorption and distribution
+transients the solver resolves to ``rtol`` (about 50-150 steps each for a small molecule at
+rtol 1e-6), so a year of twice-daily oral dosing needs far more than the default budget."""
+
+
+def _dose_scaled_atol(model: Model, plans: Sequence[PatientPlan]) -> dict[str, float]:
+    """Per-state absolute tolerance: 1e-9 for populations (integrated in log space, where rtol
+    rules), and ``ATOL_PER_DOSE`` times the largest amount given into each dosed state, so that
+    a 48-MIU IL-2 dose is not resolved to 1e-9 IU nor a 2-mg trametinib dose to 1e-9 mg."""
+    big: dict[str, float] = {}
+    for pl in plans:
+        for d in pl.regimen.doses:
+            if isinstance(d, Bolus):
+                amount = d.amount
+            elif isinstance(d, Infusion):
+                amount = max(d.rate * (b - a) for a, b in d.intervals)
+            else:
+                continue
+            big[d.target] = max(big.get(d.target, 0.0), amount)
+    atol = {}
+    for slot in model.dose_slots:
+        dosed = [big[s] for s in slot.routes.values() if s in big]
+        if not dosed:
+            continue
+        for state in {*slot.routes.values(), *(n for n in model.state_names if n.startswith(_prefix(slot)))}:
+            atol[state] = ATOL_PER_DOSE * max(dosed)
+    return atol
+
+
+def _prefix(slot: DoseSlot) -> str:
+    """States of a slot share the prefix of its dose state up to the last underscore (Ab_PD1_1, Ab_PD1_2)."""
+    state = next(iter(slot.routes.values()))
+    return state.rsplit("_", 1)[0] + "_" if "_" in state else state
+
+
+def simulate_treatment(
+    model: str | Model,
+    regimen: Regimen | str,
+    patients: Covariates | Sequence[Covariates] | None = None,
+    times: Sequence[float] | np.ndarray | None = None,
+    *,
+    t_end: float | None = None,
+    params: Mapping[str, float] | None = None,
+    bsa_formula: str = "mosteller",
+    **kwargs: Any,
+) -> TreatmentResult:
+    """Simulate a regimen on one or more patients described by covariates.
+
+    Parameters
+    ----------
+    model:
+        A model with dose slots, e.g. ``"io_qsp"``.
+    regimen:
+        A regimen string (``"pembrolizumab 200 mg q3w"``) or :class:`~oncoimmune.treatments.Regimen`.
+    patients:
+        One :class:`~oncoimmune.treatments.Covariates`, a sequence of them, or ``None`` for the
+        model's default patient.
+    times, t_end:
+        Output times (days) or the horizon (default: the model's ``t_end``), as in
+        :func:`~oncoimmune.simulate`.
+    params:
+        Parameter overrides applied to every patient after the plan (e.g. a sensitivity run); the
+        model's covariate reading sees them, so the initial state is consistent with them.
+    **kwargs:
+        Passed to :func:`~oncoimmune.simulate` (``rtol``, ``workers``, ``throw``...).
+    """
+    from oncoimmune.solve._simulate import simulate
+
+    model = get_model(model)
+    if isinstance(regimen, str):
+        regimen = Regimen.parse(regimen)
+    if patients is None or isinstance(patients, Covariates):
+        cohort: list[Covariates | None] = [patients]
+    else:
+        cohort = list(patients)
+        if not cohort:
+            raise ValidationError("patients", "contain at least one patient", patients, "simulate_treatment")
+    if times is not None:
+        horizon = float(np.max(np.asarray(times, dtype=float)))
+    else:
+        horizon = float(t_end) if t_end is not None else model.t_end
+    plans = tuple(plan_patient(model, regimen, c, horizon, params=params, bsa_formula=bsa_formula) for c in cohort)
+    base = model.parameter_values(None)
+    table: dict[str, list[float]] = {}
+    for name in dict.fromkeys(k for pl in plans for k in pl.parameters):
+        i = model.parameter_index(name)
+        table[name] = [pl.parameters.get(name, float(base[i])) for pl in plans]
+    y0 = model.initial_values(None)
+    for name in dict.fromkeys(k for pl in plans for k in pl.init):
+        i = model.state_index(name)
+        table[f"init.{name}"] = [pl.init.get(name, float(y0[i])) for pl in plans]
+    if len(plans) > 1:
+        table["patient_id"] = list(range(len(plans)))
+    kwargs = dict(kwargs)
+    if "atol" not in kwargs:
+        kwargs["atol"] = _dose_scaled_atol(model, plans)
+    if "max_steps" not in kwargs:
+        n_events = max(len(pl.administrations) for pl in plans)
+        kwargs["max_steps"] = max(100_000, STEPS_PER_ADMINISTRATION * n_events)
+    res = simulate(
+        model,
+        table if table else None,
+        [pl.regimen for pl in plans] if table else plans[0].regimen,
+        times,
+        t_end=t_end,
+        **kwargs,
+    )
+    P = np.tile(base, (len(plans), 1))
+    for name, values in table.items():
+        if not name.startswith("init.") and name != "patient_id":
+            P[:, model.parameter_index(name)] = values
+    return TreatmentResult(res, plans, P)

@@ -1,0 +1,241 @@
+"""Mechanism signatures of the integrated immuno-oncology model io_qsp (issue 3, "What must be shown").
+
+Each therapy class must act through its mechanism: the signature appears when the mechanism's
+precondition holds and is absent when it does not (checkpoint blockade with and without PD-L1,
+ADCC with and without NK cells, CAR-T with and without lymphodepletion). Every comparison is
+against the same virtual patient untreated, so the tests do not depend on the calibration of the
+defaults (flag U in the model), only on the mechanisms.
+
+The patient: 70 kg, 175 cm, 60-year-old man, serum creatinine 1.0 mg/dL, two target lesions
+summing to 74 mm (NSCLC pooled median, population.md §1.7), PD-L1 TPS 60 %, TMB 12 mut/Mb.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from oncoimmune.models import get_model
+from oncoimmune.treatments import Covariates, Regimen
+from oncoimmune.treatments._plan import simulate_treatment
+
+T = np.arange(0.0, 366.0)
+
+
+def patient(**kw) -> Covariates:
+    base = dict(
+        weight_kg=70.0,
+        height_cm=175.0,
+        age_years=60.0,
+        sex="male",
+        serum_creatinine=1.0,
+        pdl1=0.6,
+        tmb=12.0,
+        tumour_burden_mm=74.0,
+        n_lesions=2,
+    )
+    base.update(kw)
+    return Covariates(**base)
+
+
+@functools.cache
+def run(regimen: str, times: tuple[float, ...] | None = None, params: tuple = (), **cov):
+    reg = Regimen(()) if regimen == "none" else regimen
+    t = T if times is None else np.asarray(times)
+    res = simulate_treatment("io_qsp", reg, patient(**cov), t, params=dict(params))
+    assert res.result.ok.all(), f"{regimen}: {res.result.status}"
+    return res, res.outputs()
+
+
+def sld(regimen: str, day: int, **cov) -> float:
+    return float(run(regimen, **cov)[1]["sld_mm"][0, day])
+
+
+def state(regimen: str, name: str, **cov) -> np.ndarray:
+    return run(regimen, **cov)[0][name][0]
+
+
+# -- the patient and the untreated course --------------------------------------------------
+
+
+def test_baseline_sum_of_diameters_is_the_patients():
+    # 74 mm over 2 equal spherical lesions at 1e9 cells/cm3 (population.md §3.3): the output
+    # sum of diameters at day 0 must give the covariate back.
+    assert sld("none", 0) == pytest.approx(74.0, rel=1e-9)
+
+
+def test_untreated_tumour_grows_and_immune_states_start_near_balance():
+    res, out = run("none")
+    assert out["sld_mm"][0, 182] > 1.1 * out["sld_mm"][0, 0]
+    # initial_state puts effector T cells at their untreated quasi-steady state: the first week
+    # moves them by less than 20 % (a transient would show here).
+    te = res["TE"][0]
+    assert abs(te[7] / te[0] - 1.0) < 0.2
+
+
+# -- checkpoint blockade ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("drug", ["pembrolizumab 200 mg q3w", "atezolizumab 1200 mg q3w"])
+def test_pd1_axis_blockade_raises_kill_only_where_pdl1_is_expressed(drug):
+    # PD-L1 60 %: blockade shrinks the tumour relative to no treatment.
+    assert sld(drug, 182) < 0.8 * sld("none", 182)
+    # PD-L1 0 %: nothing to block; the trajectory is the untreated one to solver tolerance.
+    treated = run(drug, pdl1=0.0)[1]["sld_mm"][0]
+    untreated = run("none", pdl1=0.0)[1]["sld_mm"][0]
+    np.testing.assert_allclose(treated, untreated, rtol=1e-5)
+
+
+def test_anti_pd1_occupancy_is_near_saturating_at_trough():
+    # Nivolumab 3 mg/kg q2w: tumour PD-1 occupancy stays > 90 % at every trough (KD 2.6 nM,
+    # gamma_T 0.522; pharmacology.md §1.1: RO > 98 % predicted at approved troughs in plasma).
+    out = run("nivolumab 3 mg/kg q2w")[1]
+    troughs = out["occupancy_PD1"][0, 13:182:14]
+    assert troughs.min() > 0.9
+
+
+def test_anti_ctla4_lowers_tregs_and_raises_priming():
+    te_ipi, te_0 = state("ipilimumab 3 mg/kg q3w x4", "TE"), state("none", "TE")
+    r_ipi, r_0 = state("ipilimumab 3 mg/kg q3w x4", "R"), state("none", "R")
+    assert r_ipi[28] < 0.8 * r_0[28]  # ADCC depletion of intratumoural Tregs
+    assert te_ipi[28] > 1.5 * te_0[28]  # co-stimulation released during priming
+
+
+def test_treg_adcc_by_anti_ctla4_needs_nk_cells():
+    ipi = "ipilimumab 3 mg/kg q3w x4"
+    with_nk = run(ipi)[0]["R"][0, 28]
+    no_nk = run(ipi, params=(("N_ss", 1e-3),))[0]["R"][0, 28]
+    assert no_nk > 1.2 * with_nk
+
+
+# -- cytokines ------------------------------------------------------------------------------
+
+
+def test_high_dose_il2_raises_effectors_and_tregs():
+    il2 = "aldesleukin 600000 IU/kg q8h x14"
+    for name in ("TE", "R", "N"):
+        assert state(il2, name)[:10].max() > 2.0 * state("none", name)[:10].max(), name
+
+
+def test_interferon_alpha_slows_growth():
+    ifn = "interferon alfa-2b 20 MIU/m2 IV 5 days/week x4 weeks"
+    assert sld(ifn, 28) < sld("none", 28)
+    # The effect is direct on cancer cells: it persists without any T cells or NK cells.
+    no_immune = (("k_CT", 0.0), ("k_NK", 0.0))
+    treated = run(ifn, params=no_immune)[1]["sld_mm"][0, 28]
+    untreated = run("none", params=no_immune)[1]["sld_mm"][0, 28]
+    assert treated < untreated
+
+
+# -- vaccine ---------------------------------------------------------------------------------
+
+
+def test_vaccine_raises_primed_effectors():
+    vax = "sipuleucel-T 50 million cells q2w x3"
+    assert state(vax, "TE")[42] > 1.3 * state("none", "TE")[42]
+    # No antigen match (m_V = 0), no effect on tumour-specific effectors.
+    mismatch = run(vax, params=(("m_V", 0.0),))[0]["TE"][0, 42]
+    assert mismatch == pytest.approx(state("none", "TE")[42], rel=1e-5)
+
+
+# -- CAR-T -----------------------------------------------------------------------------------
+
+CAR_T = (
+    "fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2 daily x3 then axicabtagene ciloleucel 2e6 cells/kg after 2 days"
+)
+
+
+def test_car_t_expands_then_contracts_with_a_peak_in_the_first_two_weeks():
+    out = run(CAR_T)[1]
+    car = out["car_t_total"][0]
+    infusion = 5  # lymphodepletion on days 0-2, cells on day 5
+    peak = int(np.argmax(car))
+    assert infusion < peak <= infusion + 14
+    assert car[peak] > 10.0 * car[infusion]  # expansion
+    assert car[infusion + 60] < 0.2 * car[peak]  # contraction
+
+
+def test_car_t_needs_lymphodepletion_to_expand():
+    out = run("axicabtagene ciloleucel 2e6 cells/kg")[1]
+    car = out["car_t_total"][0]
+    assert car.max() < 1.5 * car[0]
+
+
+def test_lymphodepletion_lowers_blood_lymphocytes():
+    lymph = state(CAR_T, "L")
+    assert lymph[:10].min() < 0.1 * lymph[0]
+
+
+# -- chemotherapy and targeted therapy -------------------------------------------------------
+
+
+@pytest.mark.parametrize("regimen", ["docetaxel 75 mg/m2 q3w x6", "carboplatin AUC 5 + pemetrexed 500 mg/m2 q3w x4"])
+def test_chemotherapy_lowers_lymphocytes_as_well_as_tumour(regimen):
+    assert sld(regimen, 42) < sld("none", 42)
+    assert state(regimen, "L")[:42].min() < 0.9 * state("none", "L")[0]
+    assert state(regimen, "N")[:42].min() < 0.9 * state("none", "N")[0]
+
+
+def test_targeted_therapy_slows_growth_then_resistance_emerges():
+    tki = "dabrafenib 150 mg bid + trametinib 2 mg daily"
+    days = tuple(np.arange(0.0, 731.0, 7.0))
+    res, out = run(tki, times=days, growth_rate=0.02)
+    s = out["sld_mm"][0]
+    nadir = int(np.argmin(s))
+    assert s[nadir] < 0.7 * s[0]  # response
+    assert 0 < nadir < len(days) - 1
+    assert s[-1] > 1.2 * s[nadir]  # progression after the nadir ...
+    cs, cr = res["Cs"][0], res["Cr"][0]
+    assert cr[-1] / (cs[-1] + cr[-1]) > 0.9  # ... driven by the resistant clone
+    assert cr[0] / (cs[0] + cr[0]) < 0.01
+
+
+# -- ADCC ------------------------------------------------------------------------------------
+
+
+def test_adcc_needs_nk_cells_and_target_antigen():
+    rtx = "rituximab 375 mg/m2 q1w x4"
+    assert sld(rtx, 56) < 0.7 * sld("none", 56)
+    no_nk = run(rtx, params=(("N_ss", 1e-3),))[1]["sld_mm"][0, 56]
+    untreated_no_nk = run("none", params=(("N_ss", 1e-3),))[1]["sld_mm"][0, 56]
+    assert no_nk == pytest.approx(untreated_no_nk, rel=1e-3)
+    assert sld(rtx, 56, target_antigen=0.0) == pytest.approx(sld("none", 56), rel=1e-5)
+
+
+# -- immunoglobulin -------------------------------------------------------------------------
+
+
+def test_ivig_lowers_therapeutic_antibody_exposure_through_fcrn():
+    nivo = run("nivolumab 240 mg q2w", times=tuple(np.arange(0.0, 15.0)))[1]["conc_PD1"][0, 14]
+    both = run("nivolumab 240 mg q2w + intravenous immunoglobulin 2 g/kg once", times=tuple(np.arange(0.0, 15.0)))[1][
+        "conc_PD1"
+    ][0, 14]
+    assert both < 0.9 * nivo
+
+
+# -- PK inside the model matches the drug library's population-PK models ------------------
+
+
+@pytest.mark.parametrize(
+    ("drug", "dose", "unit", "interval"),
+    [("nivolumab", 3.0, "mg/kg", 14.0), ("pembrolizumab", 200.0, "mg", 21.0), ("ipilimumab", 3.0, "mg/kg", 21.0)],
+)
+def test_antibody_slot_reproduces_the_library_pk_over_the_first_interval(drug, dose, unit, interval):
+    # The slots carry the popPK model without its time-varying clearance, which changes CL by
+    # < 2 % over the first interval (T50 about 2 months): the first trough must agree within 2 %.
+    from oncoimmune.treatments import get_drug
+
+    cov = patient()
+    times = tuple(np.arange(0.0, interval + 1.0))
+    out = run(f"{drug} {dose:g} {unit} once", times=times)[1]
+    slot = {"nivolumab": "PD1", "pembrolizumab": "PD1", "ipilimumab": "CTLA4"}[drug]
+    ref = get_drug(drug).simulate_pk(dose, unit, interval_days=interval, n_doses=1, covariates=cov, times=times)
+    assert out[f"conc_{slot}"][0, -1] == pytest.approx(ref.concentration[0, -1], rel=0.02)
+
+
+def test_model_declares_a_unit_and_source_for_every_parameter():
+    m = get_model("io_qsp")
+    for p in m.parameters:
+        assert p.unit and p.source, p.name
