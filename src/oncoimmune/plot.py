@@ -30,7 +30,15 @@ from oncoimmune.errors import ValidationError
 from oncoimmune.models._base import Model, get_model
 from oncoimmune.solve._result import SimulationResult
 
-__all__ = ["DISCLAIMER", "MANY_PATIENTS", "MAX_DECADES", "PLOT_SUFFIXES", "plot_result"]
+__all__ = [
+    "DISCLAIMER",
+    "MANY_PATIENTS",
+    "MAX_DECADES",
+    "PLOT_SUFFIXES",
+    "TREATMENT_PANELS",
+    "plot_result",
+    "plot_treatments",
+]
 
 DISCLAIMER = "research and education software — not medical advice"
 """Printed in small type on every figure."""
@@ -204,3 +212,77 @@ def _save(fig: Any, path: Path, suffix: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+TREATMENT_PANELS: tuple[tuple[str, str, str, bool], ...] = (
+    ("sld_mm", "sum of target-lesion diameters", "mm", False),
+    ("tumour_cells", "cancer cells", "cells", True),
+    ("TE", "tumour-specific effector CD8 T cells", "cells", True),
+    ("R", "regulatory T cells in the tumour", "cells", True),
+    ("N", "blood NK cells", "cells/uL", False),
+    ("L", "blood lymphocytes", "cells/uL", False),
+    ("car_t_total", "CAR-T cells", "cells", True),
+    ("immune_activation", "immune-activation index (0-1)", "1", False),
+)
+"""Panels of :func:`plot_treatments`: name (a state or a model output), title, unit, log axis."""
+
+
+def plot_treatments(arms: Mapping[str, Any], path: str | Path, *, title: str | None = None) -> Path:
+    """Tumour burden and key immune populations of several regimens on the same patient(s).
+
+    Parameters
+    ----------
+    arms:
+        Label to :class:`~oncoimmune.treatments.TreatmentResult` (from
+        :func:`~oncoimmune.simulate_treatment`, model ``io_qsp`` or any model whose outputs give
+        ``sld_mm``, ``tumour_cells``, ``car_t_total`` and ``immune_activation``). With several
+        patients per arm the median is drawn.
+    path:
+        ``.png``, ``.pdf`` or ``.svg``; written atomically.
+    title:
+        First line of the figure title.
+    """
+    from matplotlib import rcParams
+    from matplotlib.figure import Figure
+
+    if not isinstance(arms, Mapping) or not arms:
+        raise ValidationError("arms", "be a non-empty mapping of label to TreatmentResult", arms)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in PLOT_SUFFIXES:
+        raise ValidationError("plot", f"end in one of {', '.join(PLOT_SUFFIXES)}", str(path))
+    series = {}
+    for label, tr in arms.items():
+        out = tr.outputs()
+        series[label] = (tr.t, {name: (out[name] if name in out else tr[name]) for name, *_ in TREATMENT_PANELS})
+    colours = rcParams["axes.prop_cycle"].by_key()["color"]
+    fig = Figure(figsize=(12.8, 11.0))
+    axes = fig.subplots(4, 2, squeeze=False).ravel()
+    for ax, (name, what, unit, log) in zip(axes, TREATMENT_PANELS, strict=True):
+        drawn = []
+        for j, (label, (t, values)) in enumerate(series.items()):
+            x = np.asarray(values[name], dtype=float)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                line = x[0] if x.shape[0] == 1 else np.nanmedian(x, axis=0)
+            ax.plot(t, line, color=colours[j % len(colours)], lw=1.6, label=label)
+            drawn.append(line)
+        if name == "sld_mm":
+            base = np.nanmax([d[0] for d in drawn])
+            ax.axhline(0.7 * base, color="0.5", lw=0.8, ls="--", label="-30 % of baseline (RECIST PR)")
+        _scale(ax, np.concatenate(drawn), log)
+        ax.set_title(what, fontsize=9)
+        ax.set_ylabel(unit)
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    for ax in axes[-2:]:
+        ax.set_xlabel("time (days)")
+    first = next(iter(arms.values()))
+    n = first.result.n_patients
+    heading = title if title is not None else f"{len(arms)} regimen(s) on the same virtual patient"
+    sub = f"model {first.result.model}; " + (f"median of {n} patients" if n > 1 else "one patient")
+    fig.suptitle(f"{heading}\n{sub}", fontsize=10)
+    fig.text(0.5, 0.004, DISCLAIMER, ha="center", va="bottom", fontsize=6, color="0.35")
+    fig.tight_layout(rect=(0, 0.025, 1, 1))
+    _save(fig, path, suffix)
+    return path

@@ -349,7 +349,23 @@ def simulate_command(
         ),
     ] = None,
     regimen: Annotated[
-        Path | None, typer.Option("--regimen", metavar="FILE.yaml", help="Regimen file (see examples/regimens/).")
+        str | None,
+        typer.Option(
+            "--regimen",
+            metavar="FILE.yaml|TEXT",
+            help="Regimen file (see examples/regimens/) or a regimen as clinics write it, "
+            'e.g. "pembrolizumab 200 mg q3w".',
+        ),
+    ] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient",
+            metavar="KEY=VALUE,...",
+            help="One patient's covariates, e.g. weight=70,height=175,pdl1=0.6,tmb=12,sld=74 "
+            "(keys: weight height age sex creatinine egfr albumin ecog ldh ast sld lesions pdl1 tmb msi growth "
+            "car_antigen target_antigen).",
+        ),
     ] = None,
     t_end: Annotated[
         str | None, typer.Option("--t-end", metavar="DAYS", help="Horizon in days, daily output (default: model's).")
@@ -366,7 +382,15 @@ def simulate_command(
         ),
     ] = None,
     rtol: Annotated[str, typer.Option("--rtol", metavar="R", help="Relative tolerance.")] = "1e-6",
-    atol: Annotated[str, typer.Option("--atol", metavar="A", help="Absolute tolerance (linear states).")] = "1e-9",
+    atol: Annotated[
+        str,
+        typer.Option(
+            "--atol",
+            metavar="A",
+            help="Absolute tolerance (linear states; with a drug regimen the default is 1e-8 of the largest dose "
+            "given into each drug state).",
+        ),
+    ] = "1e-9",
     out: Annotated[
         Path | None,
         typer.Option("--out", metavar="FILE.csv|FILE.parquet", help="Write the table here (default: CSV on stdout)."),
@@ -402,9 +426,18 @@ def simulate_command(
         _parse.check_out_path("--out", out, _parse.OUT_SUFFIXES)
     if plot is not None:
         _parse.check_out_path("--plot", plot, PLOT_SUFFIXES)
-    plan = _parse.read_regimen(regimen) if regimen is not None else Regimen()
+    plan = _regimen_option(regimen) if regimen is not None else Regimen()
     if doses:
         plan = Regimen(plan.doses + tuple(doses), name=plan.name, description=plan.description)
+    if patient is not None or _has_drug_doses(plan):
+        if patients is not None:
+            raise ValidationError("--patients", "not be combined with --patient or a drug regimen", str(patients))
+        if variant is not None or init_values:
+            raise ValidationError("--variant/--init", "not be combined with --patient or a drug regimen", variant)
+        # A drug regimen scales the absolute tolerance of each drug state to its doses unless --atol is given.
+        explicit_atol = abs_ if atol != _ATOL_DEFAULT else None
+        _simulate_treatment_cli(m, plan, patient, t_out, horizon, params, rel, explicit_atol, out, plot)
+        return
     plan.events(m)  # unknown dose targets are reported before any work
     table = _parse.read_patients(patients) if patients is not None else None
     n_patients = 1 if table is None else len(table)
@@ -447,6 +480,198 @@ def simulate_command(
         sys.stderr.write(f"{m.name}: {result.n_patients} patient(s) x {result.t.size} times ({counts}) -> {files}\n")
 
 
+def _regimen_option(value: str) -> Any:
+    """``--regimen``: a YAML file if the value ends in .yaml/.yml, else a regimen string."""
+    from oncoimmune.cli import _parse
+    from oncoimmune.treatments._doses import Regimen
+
+    if value.strip().lower().endswith((".yaml", ".yml")):
+        return _parse.read_regimen(Path(value))
+    try:
+        return Regimen.parse(value)
+    except ValidationError as exc:
+        raise ValidationError("--regimen", exc.rule, exc.value) from None
+
+
+def _has_drug_doses(regimen: Any) -> bool:
+    from oncoimmune.treatments._prescription import DrugDose
+
+    return any(isinstance(d, DrugDose) for d in regimen.doses)
+
+
+def _treat(model: Any, regimens: dict[str, Any], patient: str | None, t_out: Any, horizon: Any, **kw: Any) -> Any:
+    """Run each regimen on the ``--patient`` with simulate_treatment; report assumed covariates."""
+    from oncoimmune.cli import _parse
+    from oncoimmune.treatments._plan import simulate_treatment
+
+    if not model.dose_slots:
+        raise ValidationError("MODEL", "have dose slots to take a drug regimen or --patient (e.g. io_qsp)", model.name)
+    cov, assumed = _parse.parse_patient(patient) if patient is not None else (None, ())
+    results = {label: simulate_treatment(model, r, cov, t_out, t_end=horizon, **kw) for label, r in regimens.items()}
+    first = next(iter(results.values()))
+    more = [a for a in first.plans[0].assumed]
+    if assumed or more:
+        sys.stderr.write(f"assumed (not given): {', '.join([*assumed, *more])}\n")
+    return results
+
+
+_ATOL_DEFAULT = "1e-9"
+
+
+def _simulate_treatment_cli(
+    m: Any,
+    plan: Any,
+    patient: str | None,
+    t_out: Any,
+    horizon: Any,
+    params: Any,
+    rel: float,
+    abs_: float | None,
+    out: Path | None,
+    plot: Path | None,
+) -> None:
+    from oncoimmune.plot import plot_treatments
+
+    label = plan.name or str(plan) or "untreated"
+    kw = {"atol": abs_} if abs_ is not None else {}
+    tr = _treat(m, {label: plan}, patient, t_out, horizon, params=params, rtol=rel, **kw)[label]
+    result = tr.result
+    written: list[Path] = []
+    with _cleanup_on_error(written):
+        if out is not None:
+            result.save(out)
+            written.append(out)
+            if out.suffix.lower() == ".csv":
+                written.append(out.with_name(out.name + ".provenance.json"))
+        if plot is not None:
+            plot_treatments({label: tr}, plot)
+            written.append(plot)
+    if out is None:
+        write_csv_stdout(result.to_frame())
+    note = _status_note(result)
+    if note:
+        sys.stderr.write(note + "\n")
+    if written:
+        files = ", ".join(str(p) for p in written if not p.name.endswith(".provenance.json"))
+        sys.stderr.write(f"{m.name}: {label} -> {files}\n")
+
+
+@app.command("compare")
+def compare_command(
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient", metavar="KEY=VALUE,...", help="The virtual patient (keys as in `simulate --patient`)."
+        ),
+    ] = None,
+    regimens: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--regimens",
+            metavar="TEXT",
+            help='Regimens to compare, e.g. --regimens "pembrolizumab 200 mg q3w" "docetaxel 75 mg/m2 q3w x6" '
+            '"none" (the words after --regimens, up to the next option; "none" is the untreated arm).',
+        ),
+    ] = None,
+    more: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
+    model: Annotated[str, typer.Option("--model", metavar="MODEL", help="Model with dose slots.")] = "io_qsp",
+    t_end: Annotated[str, typer.Option("--t-end", metavar="DAYS", help="Horizon in days.")] = "365",
+    plot: Annotated[
+        Path | None, typer.Option("--plot", metavar="FILE.png", help="Tumour burden and immune cells per regimen.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE.csv", help="Per-regimen summary table (default: printed as text)."),
+    ] = None,
+) -> None:
+    """Compare regimens side by side on the same virtual patient (tumour burden and immune populations).
+
+    Prints, per regimen, the sum of target-lesion diameters at baseline, its nadir and its value at
+    the horizon, the best change from baseline, and the peak immune-activation index. Research and
+    education only: not a treatment recommendation.
+    """
+    from rich.table import Table
+
+    from oncoimmune.cli import _parse
+    from oncoimmune.models._base import get_model
+    from oncoimmune.plot import DISCLAIMER, PLOT_SUFFIXES, plot_treatments
+    from oncoimmune.treatments._doses import Regimen
+
+    m = get_model(model)
+    texts = [*(regimens or []), *(more or [])]
+    if not texts:
+        raise ValidationError("--regimens", "name at least one regimen", None)
+    horizon = _parse.parse_number("--t-end", t_end, positive=True)
+    if plot is not None:
+        _parse.check_out_path("--plot", plot, PLOT_SUFFIXES)
+    if out is not None:
+        _parse.check_out_path("--out", out, (".csv",))
+    arms: dict[str, Any] = {}
+    for text in texts:
+        if text in arms:
+            raise ValidationError("--regimens", "name each regimen once", text)
+        arms[text] = Regimen() if text.strip().lower() in ("none", "untreated") else _regimen_option(text)
+    import numpy as np
+
+    t_out = np.arange(0.0, horizon + 1e-9, 1.0)
+    results = _treat(m, arms, patient, t_out, None)
+    rows = []
+    for label, tr in results.items():
+        o = tr.outputs()
+        sld = o["sld_mm"][0]
+        act = o["immune_activation"][0]
+        ok = np.isfinite(sld)
+        rows.append(
+            {
+                "regimen": label,
+                "status": tr.result.status_counts(),
+                "sld_baseline_mm": float(sld[0]),
+                "sld_nadir_mm": float(np.nanmin(sld)),
+                "day_of_nadir": float(tr.t[ok][np.nanargmin(sld[ok])]),
+                f"sld_day{horizon:g}_mm": float(sld[ok][-1]),
+                "best_change_pct": float(100.0 * (np.nanmin(sld) / sld[0] - 1.0)),
+                "peak_immune_activation": float(np.nanmax(act)),
+            }
+        )
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    written: list[Path] = []
+    with _cleanup_on_error(written):
+        if out is not None:
+            tmp = out.with_name(f".{out.name}.tmp")
+            frame.assign(status=frame["status"].astype(str)).to_csv(tmp, index=False)
+            tmp.replace(out)
+            written.append(out)
+        if plot is not None:
+            plot_treatments(results, plot)
+            written.append(plot)
+    console = _console()
+    table = Table(title=f"{m.name}: {len(arms)} regimen(s) on one virtual patient, {horizon:g} days")
+    for col in (
+        "regimen",
+        "SLD baseline (mm)",
+        "nadir (mm)",
+        f"day {horizon:g} (mm)",
+        "best change",
+        "peak activation",
+    ):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["regimen"],
+            f"{r['sld_baseline_mm']:.1f}",
+            f"{r['sld_nadir_mm']:.1f} (day {r['day_of_nadir']:g})",
+            f"{r[f'sld_day{horizon:g}_mm']:.1f}",
+            f"{r['best_change_pct']:+.0f} %",
+            f"{r['peak_immune_activation']:.2f}",
+        )
+    console.print(table)
+    console.print(f"[dim]{DISCLAIMER}[/dim]")
+    if written:
+        sys.stderr.write(f"compare: -> {', '.join(str(p) for p in written)}\n")
+
+
 # -- drugs ----------------------------------------------------------------------------------
 
 
@@ -471,6 +696,25 @@ def describe_drug(drug: Any) -> dict[str, Any]:
             }
             for p in model.parameters
         ]
+    ck = getattr(drug, "cellular_kinetics", None)
+    if ck is not None:
+        model = get_model(ck.model)
+        variant = model.variants[ck.variant]
+        values = model.parameter_values(ck.variant)
+        data["cellular_kinetics"]["parameters"] = [
+            {
+                "name": p.name,
+                "value": float(v),
+                "unit": p.unit,
+                "source": variant.source if p.name in variant.parameters else p.source,
+                "description": p.description,
+            }
+            for p, v in zip(model.parameters, values, strict=True)
+        ]
+        init = model.initial_values(ck.variant)
+        data["cellular_kinetics"]["initial_state"] = {
+            s.name: {"value": float(v), "unit": s.unit} for s, v in zip(model.states, init, strict=True)
+        }
     return data
 
 
@@ -534,6 +778,9 @@ def drug_command(
     con.print(_text(f"{d.name}{brands}: {d.drug_class}, target {d.target}"), style="bold")
     con.print(_text(f"Mechanism: {d.mechanism}"))
     con.print(_text(f"Dose units: {', '.join(d.dose_units)}; amounts in {d.amount_unit}"))
+    sa = getattr(d, "specific_activity", None)
+    if sa is not None:
+        con.print(_text(f"Specific activity: {_num(sa.value)} {sa.unit} [{sa.flag}] {sa.source}"))
     if d.infusion is not None:
         inf = d.infusion
         first = f" (first infusion {_num(inf.first_minutes.value)} min)" if inf.first_minutes else ""
@@ -545,12 +792,23 @@ def drug_command(
     for r in d.regimens:
         regs.add_row(*(_text(x) for x in (r.text, r.setting, r.flag, r.source)))
     con.print(regs)
+    for r in d.regimens:
+        for ld in r.lymphodepletion:
+            when = f"days {', '.join(_num(x) for x in ld.days)}" if ld.days else f"daily x{ld.count}"
+            con.print(
+                _text(f"Lymphodepletion ({r.text}): {ld.drug} {_num(ld.dose)} {ld.unit} {when} [{ld.flag}] {ld.source}")
+            )
 
     if d.pk is None:
         con.print(_text(f"PK model: none. {d.pk_limitations}"))
     else:
         con.print(_text(f"PK model: {d.pk.model}, variant {d.pk.variant} [{d.pk.flag}] {d.pk.source}"))
         con.print(_text(f"Reference patient: {d.pk.reference_patient}"))
+        af = getattr(d.pk, "amount_factor", None)
+        if af is not None:
+            con.print(
+                _text(f"Modelled amount per prescribed amount: {_num(af.value)} [{af.flag}] {af.note or af.source}")
+            )
         params = Table(title="Typical PK parameters", title_justify="left")
         for col in ("name", "value", "unit", "source"):
             params.add_column(col, overflow="fold", no_wrap=col in ("name", "value"))
@@ -568,6 +826,19 @@ def drug_command(
         con.print(cov)
         if d.pk.not_included:
             con.print(_text(f"Not included: {d.pk.not_included}"))
+    ck = data.get("cellular_kinetics")
+    if ck:
+        con.print(_text(f"Cellular kinetics: {ck['model']}, variant {ck['variant']} [{ck['flag']}] {ck['source']}"))
+        con.print(_text(f"Measured: {' + '.join(ck['observed'])} in {ck['unit']}: {ck['measurement']}"))
+        con.print(_text(f"Dose dependence: {ck['dose_dependence']}"))
+        ckt = Table(title="Typical cellular-kinetic parameters", title_justify="left")
+        for col in ("name", "value", "unit", "source"):
+            ckt.add_column(col, overflow="fold", no_wrap=col in ("name", "value"))
+        for p in ck["parameters"]:
+            ckt.add_row(*(_text(x) for x in (p["name"], _num(p["value"]), p["unit"], p["source"])))
+        con.print(ckt)
+        if ck.get("not_included"):
+            con.print(_text(f"Not included: {ck['not_included']}"))
     for pd in d.pd:
         con.print(_text(f"PD ({pd.relation}, {pd.target}): {pd.description}"))
         for k, q in pd.parameters.items():

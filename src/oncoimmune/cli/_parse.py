@@ -27,6 +27,7 @@ __all__ = [
     "parse_assignments",
     "parse_boluses",
     "parse_number",
+    "parse_patient",
     "parse_times",
     "read_patients",
     "read_regimen",
@@ -190,3 +191,74 @@ def read_regimen(path: Path) -> Any:
 
     _input_file("--regimen", path, (".yaml", ".yml"))
     return Regimen.from_yaml(path)
+
+
+_PATIENT_KEYS: dict[str, tuple[str, str]] = {
+    # key on the command line -> (Covariates field, kind)
+    "weight": ("weight_kg", "number"),
+    "height": ("height_cm", "number"),
+    "age": ("age_years", "number"),
+    "sex": ("sex", "text"),
+    "creatinine": ("serum_creatinine", "number"),
+    "albumin": ("albumin_g_per_l", "number"),
+    "egfr": ("egfr", "number"),
+    "ecog": ("ecog", "integer"),
+    "ldh": ("ldh_u_per_l", "number"),
+    "ast": ("ast_u_per_l", "number"),
+    "sld": ("tumour_burden_mm", "number"),
+    "race": ("race", "text"),
+    "pdl1": ("pdl1", "number"),
+    "tmb": ("tmb", "number"),
+    "msi": ("msi_high", "bool"),
+    "growth": ("growth_rate", "number"),
+    "lesions": ("n_lesions", "integer"),
+    "car_antigen": ("car_antigen", "number"),
+    "target_antigen": ("target_antigen", "number"),
+}
+"""Keys of ``--patient`` and the :class:`~oncoimmune.treatments.Covariates` field each sets."""
+
+PATIENT_DEFAULTS: dict[str, Any] = {"weight_kg": 70.0, "height_cm": 170.0, "age_years": 60.0, "sex": "female"}
+"""Body covariates taken when ``--patient`` omits them (reported on stderr as assumed)."""
+
+
+def parse_patient(text: str, option: str = "--patient") -> tuple[Any, tuple[str, ...]]:
+    """Parse ``weight=70,height=175,pdl1=0.6,tmb=12`` into Covariates and the keys it assumed.
+
+    Keys: see :data:`_PATIENT_KEYS` (``sld`` is the sum of target-lesion diameters in mm, ``pdl1``
+    the tumour proportion score as a fraction, ``msi`` true/false). Missing weight, height, age
+    or sex take :data:`PATIENT_DEFAULTS`.
+    """
+    from oncoimmune.treatments._covariates import Covariates
+
+    values: dict[str, Any] = {}
+    for item in [s for s in str(text).split(",") if s.strip()]:
+        m = _ASSIGN.match(item)
+        if m is None:
+            raise ValidationError(option, "be KEY=VALUE pairs separated by commas", item)
+        key, raw = m.group(1).lower(), m.group(2)
+        if key not in _PATIENT_KEYS:
+            raise UnknownNameError(option, key, sorted(_PATIENT_KEYS))
+        name, kind = _PATIENT_KEYS[key]
+        if name in values:
+            raise ValidationError(option, f"give {key} once", text)
+        if kind == "text":
+            values[name] = raw.lower()
+        elif kind == "bool":
+            if raw.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                raise ValidationError(f"{option} {key}", "be true or false", raw)
+            values[name] = raw.lower() in ("true", "yes", "1")
+        else:
+            v = parse_number(f"{option} {key}", raw)
+            if kind == "integer":
+                if v != int(v):
+                    raise ValidationError(f"{option} {key}", "be an integer", raw)
+                v = int(v)
+            values[name] = v
+    assumed = tuple(f"{k}={v}" for k, v in PATIENT_DEFAULTS.items() if k not in values)
+    for k, v in PATIENT_DEFAULTS.items():
+        values.setdefault(k, v)
+    try:
+        return Covariates(**values), assumed
+    except ValidationError as exc:
+        key = next((k for k, (f, _) in _PATIENT_KEYS.items() if f == exc.field), exc.field)
+        raise ValidationError(f"{option} {key}", exc.rule, exc.value) from None
