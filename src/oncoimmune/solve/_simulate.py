@@ -73,7 +73,9 @@ def simulate(
         Step budget per patient (accepted + rejected); exhausting it gives ``Status.MAX_STEPS``.
     extinction:
         Thresholds by state name: a population that falls below its threshold is set to exactly
-        zero. Defaults: the model's published rule if any, else 1e-300 (numerical zero).
+        zero, and any output of a population below its threshold is reported as zero (also while
+        a source re-seeds it from zero). Defaults: the model's published rule if any, else 1e-300
+        (numerical zero).
     reduce:
         Per-patient reductions by name (:class:`~oncoimmune.solve.Final`, ``Min``, ``Max``,
         ``TimeBelow``). When given, trajectories are not kept (``result.y is None``), so memory
@@ -180,6 +182,12 @@ def simulate(
                 stats[lo:hi],
             )
             status[lo:hi] = st
+            # A population below its extinction threshold is reported as zero whatever the coordinates
+            # it was integrated in (the kernel applies the rule to log-mode states; a linear-mode state,
+            # e.g. one re-seeded by a tiny source after extinction, can sit at 1e-20 cells).
+            pops = out[:, :, eligible]
+            pops[pops < ext[eligible]] = 0.0
+            out[:, :, eligible] = pops
             for k, red in reduce.items():
                 red_out[k][lo:hi] = red.compute(t_out, out[:, :, model.state_index(red.state)])
             advance(m)
