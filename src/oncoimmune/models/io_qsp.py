@@ -29,7 +29,7 @@ where the per-cell kill :math:`\kappa = d_C + \kappa_T + \kappa_{CAR} + \kappa_{
 sums the T-cell kill (Popel form, suppressed by the PD-1 axis)
 :math:`\kappa_T = k_{CT} T_E / (K_{TC} C + T_E + K_{TR} R)\,(1 - H_{PD1})`, the CAR-T kill
 :math:`\kappa_{CAR} = k_{CAR}\, a_{CAR} E_{CAR} / (K_{CAR} C + E_{CAR})`, NK kill and ADCC
-:math:`\kappa_{NK} = (k_{NK} + k_{ADCC}\, a_{mAb}\, O_{mAb}) N / N_{ref}`, and the cytotoxic kill
+:math:`\kappa_{NK} = (k_{NK} + k_{ADCC}\, a_{mAb}\, O_{mAb} K_{ADCC}/(K_{ADCC} + C)) N / N_{ref}`, and the cytotoxic kill
 :math:`E^{T}_{chemo} = \sum_i E^{T}_{max,i} c_i/(EC_{50,i} + c_i)`. Targeted therapy inhibits the
 growth of sensitive cells, :math:`E_{TKI} = 1 - \prod_i (1 - I_{max,i} c_i/(IC_{50,i} + c_i))`
 (Bliss independence for a doublet), and induces apoptosis :math:`k_{apo} E_{TKI}`; resistant cells
@@ -225,6 +225,7 @@ def rhs(y, p, dy):
         d_N,
         k_NK,
         k_ADCC,
+        K_ADCC,
         a_mAb,
         L_ss,
         s_L,
@@ -351,7 +352,7 @@ def rhs(y, p, dy):
     H_PD1 = x / (1.0 + x)
     kill_T = k_CT * TE / (K_TC * C + TE + K_TR * R + 1.0) * (1.0 - H_PD1)
     kill_CAR = k_CAR * a_CAR * CAR_E / (K_CAR * C + CAR_E + 1.0)
-    kill_NK = (k_NK + k_ADCC * a_mAb * o_mAb) * N / N_ref
+    kill_NK = (k_NK + k_ADCC * a_mAb * o_mAb * K_ADCC / (K_ADCC + C)) * N / N_ref
     kill = d_C + kill_T + kill_CAR + kill_NK + chemo_T
     grow_s = g * Cs * (1.0 - e_TKI) * (1.0 - I_IFN * e_IFN)
     dy[0] = grow_s * (1.0 - mu_r) - (kill + k_apo * e_TKI) * Cs
@@ -711,6 +712,15 @@ PARAMETERS = (
         f"{_U}; the Treg ADCC rate of Richards 2008 ({_P6}.5) applied to antibody-coated cancer cells",
         "maximal ADCC kill at full target occupancy and baseline NK",
         (0.0, 100.0),
+    ),
+    _par(
+        "K_ADCC",
+        1e10,
+        "cells",
+        f"{_U}; NK cells have a finite killing capacity, so the ADCC rate per cancer cell falls as the antibody-coated "
+        "target pool grows (about 10 cm3 of tumour halves it)",
+        "cancer cells at which the ADCC rate per cell is halved",
+        (1e-6, 1e15),
     ),
     _par(
         "a_mAb",
