@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format docs bench clean
+.PHONY: demo test lint format docs mechanisms bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ format: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python docs/generate_catalogue.py
+	$(BIN)/python docs/generate_mechanisms.py
+
+mechanisms: $(STAMP)
+	$(BIN)/python docs/generate_mechanisms.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
