@@ -41,7 +41,7 @@ def test_simulate_writes_tidy_table_equal_to_api(run_cli, tmp_path, suffix):
     res = run_cli("simulate", KP, "--times", TIMES, "--out", out)
     assert res.exit_code == 0, res.output
     assert res.stdout == ""  # the table went to the file
-    got = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    got = pd.read_csv(out, float_precision="round_trip") if suffix == ".csv" else pd.read_parquet(out)
     assert len(got) == 5  # one patient x five times
     assert set(got["status"]) == {"ok"}
     want = _direct(times=[0, 25, 50, 100, 150])
@@ -54,14 +54,14 @@ def test_simulate_writes_tidy_table_equal_to_api(run_cli, tmp_path, suffix):
 def test_simulate_prints_csv_on_stdout_without_out(run_cli):
     res = run_cli("simulate", KP, "--times", TIMES)
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(io.StringIO(res.stdout))
+    got = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
     _assert_same_table(got, _direct(times=[0, 25, 50, 100, 150]))
 
 
 def test_t_end_gives_daily_output(run_cli):
     res = run_cli("simulate", KP, "--t-end", "30")
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(io.StringIO(res.stdout))
+    got = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
     np.testing.assert_array_equal(got["time"].to_numpy(), np.arange(31.0))
     _assert_same_table(got, _direct(t_end=30.0))
 
@@ -70,7 +70,7 @@ def test_set_init_variant_and_tolerances_are_passed_to_simulate(run_cli):
     options = "--variant sbml --set c=0.02 --set mu2=0.031 --init T=5 --init E=10 --rtol 1e-8 --atol 1e-10"
     res = run_cli("simulate", KP, *options.split(), "--times", TIMES)
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(io.StringIO(res.stdout))
+    got = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
     want = _direct(
         variant="sbml",
         params={"c": 0.02, "mu2": 0.031},
@@ -85,10 +85,10 @@ def test_set_init_variant_and_tolerances_are_passed_to_simulate(run_cli):
 
 def test_bolus_adds_the_amount_at_the_dose_day(run_cli):
     times = "0,9.5,10,11"
-    plain = pd.read_csv(io.StringIO(run_cli("simulate", KP, "--times", times).stdout))
+    plain = pd.read_csv(io.StringIO(run_cli("simulate", KP, "--times", times).stdout), float_precision="round_trip")
     res = run_cli("simulate", KP, "--times", times, "--bolus", "E=1e4@10")
     assert res.exit_code == 0, res.output
-    dosed = pd.read_csv(io.StringIO(res.stdout))
+    dosed = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
     # Before the dose the two runs are the same trajectory (solver tolerance rtol 1e-6).
     np.testing.assert_allclose(dosed[["E", "T", "IL"]].iloc[:2], plain[["E", "T", "IL"]].iloc[:2], rtol=1e-6)
     # Outputs at a dose time are after the dose: E(10) jumps by exactly the amount given.
@@ -103,7 +103,7 @@ def test_bolus_adds_the_amount_at_the_dose_day(run_cli):
 def test_bolus_with_several_days(run_cli):
     res = run_cli("simulate", KP, "--times", "0,5,10,15", "--bolus", "T=100@5,10", "--bolus", "E=1@0")
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(io.StringIO(res.stdout))
+    got = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
     regimen = Regimen((oncoimmune.Bolus("T", 100.0, (5.0, 10.0)), oncoimmune.Bolus("E", 1.0, (0.0,))))
     _assert_same_table(got, _direct(times=[0, 5, 10, 15], regimen=regimen))
     assert got["E"].iloc[0] == 1.0  # a dose at day 0 is in the day-0 output
@@ -116,7 +116,7 @@ def test_patients_table_gives_one_id_per_row(run_cli, tmp_path, suffix):
     table.to_csv(path, index=False) if suffix == ".csv" else table.to_parquet(path, index=False)
     res = run_cli("simulate", KP, "--patients", path, "--times", TIMES)
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(io.StringIO(res.stdout))
+    got = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
     assert got["patient_id"].unique().tolist() == ["p1", "p2", "p3"]
     assert got.groupby("patient_id").size().tolist() == [5, 5, 5]
     _assert_same_table(got, _direct(patients=table, times=[0, 25, 50, 100, 150]))
@@ -127,7 +127,7 @@ def test_patients_without_id_column_are_numbered(run_cli, tmp_path):
     path.write_text("c\n0.02\n0.03\n", encoding="utf-8")
     res = run_cli("simulate", KP, "--patients", path, "--times", "0,10")
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(io.StringIO(res.stdout))
+    got = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
     assert got["patient_id"].tolist() == [0, 0, 1, 1]
 
 
@@ -136,7 +136,7 @@ def test_regimen_example_file(run_cli, tmp_path):
     out = tmp_path / "aci.csv"
     res = run_cli("simulate", KP, "--regimen", REGIMEN, "--times", "0,50,100,200,300", "--out", out)
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(out)
+    got = pd.read_csv(out, float_precision="round_trip")
     regimen = Regimen.from_yaml(REGIMEN)
     assert {d.target for d in regimen.doses} == {"s1", "s2"}
     _assert_same_table(got, _direct(regimen=regimen, times=[0, 50, 100, 200, 300]))
@@ -148,7 +148,7 @@ def test_regimen_example_file(run_cli, tmp_path):
 def test_regimen_and_bolus_combine(run_cli):
     res = run_cli("simulate", KP, "--regimen", REGIMEN, "--bolus", "E=1e3@20", "--times", "0,20,40")
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(io.StringIO(res.stdout))
+    got = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
     regimen = Regimen.from_yaml(REGIMEN)
     regimen = Regimen((*regimen.doses, oncoimmune.Bolus("E", 1e3, (20.0,))))
     _assert_same_table(got, _direct(regimen=regimen, times=[0, 20, 40]))

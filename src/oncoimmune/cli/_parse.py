@@ -170,7 +170,7 @@ def read_patients(path: Path) -> Any:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, skipinitialspace=True)
+            frame = pd.read_csv(path, skipinitialspace=True, float_precision="round_trip")
     except pd.errors.EmptyDataError:
         raise ValidationError("--patients", "contain a header and at least one row", str(path)) from None
     except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:

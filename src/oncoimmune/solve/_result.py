@@ -219,7 +219,7 @@ class SimulationResult:
             meta = json.loads(table.schema.metadata[b"oncoimmune"])
             frame = table.to_pandas()
         else:
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, float_precision="round_trip")  # exact 17-digit round trip
             meta = json.loads(path.with_name(path.name + ".provenance.json").read_text(encoding="utf-8"))
         names = tuple(meta["state_names"])
         ids = pd.unique(frame["patient_id"])
