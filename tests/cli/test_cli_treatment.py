@@ -110,3 +110,12 @@ def test_csv_output_is_readable_without_a_file(run_cli):
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(io.StringIO(res.stdout))
     assert frame["time"].tolist() == [0.0, 21.0, 42.0]
+
+
+def test_compare_with_a_bad_regimen_is_a_one_line_error(run_cli, tmp_path):
+    png = tmp_path / "never.png"
+    res = run_cli("compare", "--patient", PATIENT, "--plot", png, "--regimens", PEMBRO, "pembrolizumab 200 q3w")
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "--regimen" in lines[0]
+    assert not png.exists()

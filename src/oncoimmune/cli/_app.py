@@ -557,6 +557,7 @@ def _simulate_treatment_cli(
 
 
 @app.command("compare")
+@user_errors
 def compare_command(
     patient: Annotated[
         str | None,
@@ -846,6 +847,116 @@ def drug_command(
     if d.evidence:
         con.print(_text(f"Evidence: {d.evidence}"))
     con.print(_text("Research and education only: dosing decisions belong with the patient's doctor."))
+
+
+# -- trials ---------------------------------------------------------------------------------
+
+
+@app.command("schema")
+@user_errors
+def schema_command(
+    what: Annotated[str, typer.Argument(metavar="WHAT", help="The document type: trial.")],
+) -> None:
+    """Print the published JSON Schema of a document type (``trial``: a virtual-trial spec)."""
+    from oncoimmune.trial._spec import trial_schema
+
+    if what != "trial":
+        raise UnknownNameError("WHAT", what, ["trial"])
+    sys.stdout.write(json.dumps(trial_schema(), indent=2) + "\n")
+
+
+@app.command("trial")
+@user_errors
+def trial_command(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC.yaml", help="Trial spec (see `oncoimmune schema trial`).")],
+    patients: Annotated[
+        str | None, typer.Option("--patients", metavar="N", help="Override the number of patients.")
+    ] = None,
+    seed: Annotated[str | None, typer.Option("--seed", metavar="S", help="Override the seed.")] = None,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Output directory (patients.parquet, summary.json).")
+    ] = Path("trial-output"),
+    workers: Annotated[
+        str | None, typer.Option("--workers", metavar="N", help="Engine threads (results do not depend on it).")
+    ] = None,
+) -> None:
+    """Run a virtual clinical trial from a YAML spec: RECIST responses, PFS and OS per arm.
+
+    Writes DIR/patients.parquet (one row per patient) and DIR/summary.json (per-arm ORR, CR, DCR,
+    median PFS and OS with CI, hazard ratios, landmark rates). Research and education only: a
+    virtual trial is not evidence about real patients.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from oncoimmune.cli import _parse
+    from oncoimmune.plot import DISCLAIMER
+    from oncoimmune.trial._run import run_trial
+    from oncoimmune.trial._spec import load_trial_spec
+
+    def _int(option: str, text: str | None, minimum: int) -> int | None:
+        if text is None:
+            return None
+        v = _parse.parse_number(option, text)
+        if v != int(v) or v < minimum:
+            raise ValidationError(option, f"be an integer >= {minimum}", text)
+        return int(v)
+
+    n = _int("--patients", patients, 1)
+    s = _int("--seed", seed, 0)
+    w = _int("--workers", workers, 1)
+    if out.exists() and not out.is_dir():
+        raise ValidationError("--out", "be a directory", str(out))
+    spec = load_trial_spec(spec_path)
+    if n is not None or s is not None:
+        spec = spec.with_overrides(patients=n, seed=s)
+    console = _console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(arm: str, done: int, total: int) -> None:
+            if arm not in tasks:
+                tasks[arm] = bar.add_task(arm, total=total)
+            bar.update(tasks[arm], completed=done)
+
+        result = run_trial(spec, workers=w, progress=progress)
+    written = result.write(out)
+    table = _trial_table(result)
+    _console().print(table)
+    _console().print(f"[dim]{DISCLAIMER}[/dim]")
+    sys.stderr.write(f"trial {spec.name!r}: {spec.patients} patients -> {', '.join(str(p) for p in written)}\n")
+
+
+def _trial_table(result: Any) -> Any:
+    from rich.table import Table
+
+    def pct(x: Any) -> str:
+        return "-" if x is None else f"{100 * x:.0f} %"
+
+    def months(x: Any) -> str:
+        return "not reached" if x is None else f"{x:.1f}"
+
+    table = Table(title=f"{result.spec.name}: {result.spec.patients} virtual patients", title_justify="left")
+    for col in ("arm", "n", "ORR", "CR", "DCR", "median PFS (months)", "median OS (months)", "OS 12 months"):
+        table.add_column(col)
+    for name, a in result.summary["arms"].items():
+        table.add_row(
+            name,
+            str(a["n"]),
+            pct(a["orr"]),
+            pct(a["cr"]),
+            pct(a["dcr"]),
+            months(a["median_pfs_months"]),
+            months(a["median_os_months"]),
+            pct(a["os_rate"].get("12")),
+        )
+    return table
 
 
 # -- demo -----------------------------------------------------------------------------------
