@@ -1,0 +1,291 @@
+"""Run a virtual clinical trial: population → randomisation → simulation → response, survival, tables.
+
+:func:`run_trial` carries out a :class:`~oncoimmune.trial.TrialSpec`:
+
+1. **Enrol.** ``spec.patients`` virtual patients of the tumour type are drawn
+   (:func:`oncoimmune.population.sample_population`, seed ``spec.seed``); patient *i* is the same
+   whatever the trial size.
+2. **Randomise.** Permuted blocks of size ``sum(ratio)``, each block shuffled by its own seeded
+   stream, so the allocation of patient *i* does not depend on the number of patients or workers.
+3. **Treat.** Each arm's regimen is routed into the model for each patient
+   (:func:`oncoimmune.simulate_treatment`) and integrated in chunks (bounded memory), with
+   outputs every ``spec.output_every_days`` and at every scan day up to the longest follow-up.
+   Patients are treated per the regimen for the whole follow-up (no discontinuation at
+   progression in this version; toxicity-driven holds come with the side-effect layer).
+4. **Read.** Scans (RECIST 1.1 or iRECIST, :func:`~oncoimmune.trial.assess_response`), deaths from
+   tumour burden and background mortality (:func:`~oncoimmune.trial.draw_death_times`),
+   follow-up with uniform accrual, PFS and OS (:func:`~oncoimmune.trial.survival_endpoints`), and
+   per-arm summaries (Kaplan–Meier medians, landmark rates, hazard ratios, log-rank).
+
+The result holds one row per patient and a JSON-ready summary; :meth:`TrialResult.write` writes
+``patients.parquet`` and ``summary.json`` atomically. A patient whose simulation fails keeps a
+status and is censored where its trajectory stops; the trial carries on. Research and education
+software: a virtual trial is not evidence about real patients.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from oncoimmune.errors import ValidationError
+from oncoimmune.trial._spec import TrialSpec
+
+__all__ = ["CHUNK_PATIENTS", "TrialResult", "run_trial"]
+
+CHUNK_PATIENTS = 1000
+"""Patients integrated per engine call (memory stays bounded whatever the trial size)."""
+
+_OUTPUT_KEYS = ("sld_mm", "tumour_cells")
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """A finished virtual trial.
+
+    Attributes
+    ----------
+    spec:
+        The spec that was run (with any command-line overrides).
+    patients:
+        One row per patient: ``patient_id``, ``arm``, the covariates, ``best_overall_response``,
+        ``best_percent_change``, ``pfs_days``, ``pfs_event``, ``os_days``, ``os_event``,
+        ``cancer_death``, ``solver_status``.
+    summary:
+        ``{"arms": {ARM: {...}}, "provenance": {...}}`` (rates as fractions 0–1, times in months).
+    trajectories:
+        Per arm, the simulated times and sums of diameters (for waterfall and spider plots).
+    """
+
+    spec: TrialSpec
+    patients: pd.DataFrame
+    summary: dict[str, Any]
+    trajectories: dict[str, dict[str, np.ndarray]]
+
+    def write(self, out: str | Path) -> list[Path]:
+        """Write ``patients.parquet`` and ``summary.json`` into directory ``out`` (each atomically)."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, writer in (
+            ("patients.parquet", lambda p: self.patients.to_parquet(p, index=False)),
+            ("summary.json", lambda p: p.write_text(json.dumps(self.summary, indent=2, allow_nan=False) + "\n")),
+        ):
+            target = out / name
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            os.close(fd)
+            try:
+                writer(Path(tmp))
+                os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
+                os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+            written.append(target)
+        return written
+
+
+def _allocate(n: int, ratios: list[int], seed: int) -> np.ndarray:
+    """Arm index per patient by permuted blocks; block b is shuffled by its own seeded stream."""
+    from oncoimmune.trial._survival import patient_generators
+
+    labels = np.repeat(np.arange(len(ratios)), ratios)
+    size = labels.size
+    n_blocks = -(-n // size)
+    gens = patient_generators(seed, np.arange(n_blocks), "randomisation")
+    return np.concatenate([g.permutation(labels) for g in gens])[:n]
+
+
+def _json_number(x: Any) -> Any:
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    return x
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items() if k != "km"}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return _json_number(obj)
+
+
+def run_trial(
+    spec: TrialSpec,
+    *,
+    workers: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> TrialResult:
+    """Run ``spec`` (steps in the module docstring).
+
+    Parameters
+    ----------
+    spec:
+        A validated :class:`~oncoimmune.trial.TrialSpec` (:func:`~oncoimmune.trial.load_trial_spec`).
+    workers:
+        Threads of the engine (results do not depend on it).
+    progress:
+        Optional ``progress(arm, done, total)`` callback after each chunk.
+    """
+    from oncoimmune.models._base import get_model
+    from oncoimmune.population import sample_population, to_covariates
+    from oncoimmune.solve._status import Status
+    from oncoimmune.treatments._doses import Regimen
+    from oncoimmune.treatments._plan import simulate_treatment
+    from oncoimmune.trial._recist import ResponseCriteria, assess_response
+    from oncoimmune.trial._survival import (
+        DeathModel,
+        SurvivalData,
+        administrative_follow_up,
+        draw_death_times,
+        summarise_survival,
+        survival_endpoints,
+    )
+
+    if not isinstance(spec, TrialSpec):
+        raise ValidationError("spec", "be a TrialSpec (load it with load_trial_spec)", spec, "run_trial")
+    model = get_model(spec.model)
+    n, seed = spec.patients, spec.seed
+    frame = sample_population(
+        spec.population.tumour_type, n, seed, overrides=dict(spec.population.overrides) or None
+    ).reset_index(drop=True)
+    arm_of = _allocate(n, [a.ratio for a in spec.arms], seed)
+    accrual = spec.follow_up.accrual_months * 365.25 / 12.0
+    horizon = spec.follow_up_days + accrual
+    schedule = spec.scans.schedule(horizon)
+    scan_days = schedule.array[schedule.array <= horizon]
+    grid = np.union1d(np.arange(0.0, horizon + 1e-9, spec.output_every_days), np.append(scan_days, horizon))
+    scan_pos = np.searchsorted(grid, scan_days)
+    criteria = ResponseCriteria(
+        criteria=spec.response.criteria, confirm=spec.response.confirm, min_sd_weeks=spec.response.min_sd_weeks
+    )
+    death_model = DeathModel.from_mapping(spec.death_model) if spec.death_model else DeathModel()
+
+    rows: list[pd.DataFrame] = []
+    pfs: dict[str, SurvivalData] = {}
+    os_: dict[str, SurvivalData] = {}
+    arm_summary: dict[str, dict[str, Any]] = {}
+    trajectories: dict[str, dict[str, np.ndarray]] = {}
+    for k, arm in enumerate(spec.arms):
+        idx = np.flatnonzero(arm_of == k)
+        sub = frame.iloc[idx].reset_index(drop=True)
+        regimen = Regimen(()) if arm.untreated else Regimen.parse(arm.regimen)
+        outs = {key: np.full((idx.size, grid.size), np.nan) for key in _OUTPUT_KEYS}
+        status = np.zeros(idx.size, dtype=np.int8)
+        covs = to_covariates(sub)
+        for lo in range(0, idx.size, CHUNK_PATIENTS):
+            hi = min(idx.size, lo + CHUNK_PATIENTS)
+            res = simulate_treatment(model, regimen, covs[lo:hi], grid, workers=workers)
+            o = res.outputs()
+            for key in _OUTPUT_KEYS:
+                outs[key][lo:hi] = o[key]
+            status[lo:hi] = res.result.status
+            if progress is not None:
+                progress(arm.name, hi, idx.size)
+        failed = status != int(Status.OK)
+        for key in _OUTPUT_KEYS:
+            outs[key][failed] = np.nan  # a failed patient is read as not evaluable / censored
+        deaths = draw_death_times(
+            grid,
+            outs["tumour_cells"],
+            age_years=sub["age_years"].to_numpy(float),
+            sex=sub["sex"].to_numpy(str),
+            seed=seed,
+            model=death_model,
+            patient_index=idx,
+        )
+        follow = administrative_follow_up(
+            idx.size, min_follow_up_days=spec.follow_up_days, accrual_days=accrual, seed=seed, patient_index=idx
+        )
+        off_study = np.minimum(deaths.day, follow)
+        resp = assess_response(
+            outs["sld_mm"][:, scan_pos],
+            scan_days,
+            n_lesions=sub["n_lesions"].to_numpy(int),
+            criteria=criteria,
+            seed=seed,
+            patient_index=idx,
+            off_study_day=off_study,
+        )
+        ends = survival_endpoints(
+            progression_day=resp.progression_day,
+            death_day=deaths.day,
+            follow_up_days=follow,
+            observed_until_day=deaths.observed_until_day,
+            cancer_death=deaths.cancer_death,
+            scan_days=scan_days,
+            evaluable=resp.evaluable,
+        )
+        pfs[arm.name] = SurvivalData(ends.pfs.durations, ends.pfs.event_observed, label=arm.name)
+        os_[arm.name] = SurvivalData(ends.os.durations, ends.os.event_observed, label=arm.name)
+        table = sub.copy()
+        table.insert(1, "arm", arm.name)
+        table["best_overall_response"] = resp.best_overall_response
+        table["best_percent_change"] = resp.best_percent_change
+        table["pfs_days"] = ends.pfs.durations
+        table["pfs_event"] = ends.pfs.event_observed
+        table["os_days"] = ends.os.durations
+        table["os_event"] = ends.os.event_observed
+        table["cancer_death"] = ends.cancer_death
+        table["solver_status"] = [Status(int(s)).name.lower() for s in status]
+        rows.append(table)
+        rates = resp.rates()
+        arm_summary[arm.name] = {
+            "n": int(idx.size),
+            "regimen": arm.regimen,
+            "orr": rates["orr"],
+            "cr": rates["cr"],
+            "dcr": rates["dcr"],
+            "failed_simulations": int(failed.sum()),
+        }
+        trajectories[arm.name] = {"t": grid, "sld_mm": outs["sld_mm"], "best_percent_change": resp.best_percent_change}
+
+    s_pfs = summarise_survival(pfs)
+    s_os = summarise_survival(os_)
+    for name, arm in arm_summary.items():
+        arm["median_pfs_months"] = s_pfs[name]["median_months"]
+        arm["median_pfs_ci_months"] = s_pfs[name]["median_ci_months"]
+        arm["median_os_months"] = s_os[name]["median_months"]
+        arm["median_os_ci_months"] = s_os[name]["median_ci_months"]
+        arm["pfs_hr_vs"] = {o: v["hr"] for o, v in s_pfs[name]["hr_vs"].items()}
+        arm["os_hr_vs"] = {o: v["hr"] for o, v in s_os[name]["hr_vs"].items()}
+        arm["pfs_hr_ci_vs"] = {o: [v["ci_lower"], v["ci_upper"]] for o, v in s_pfs[name]["hr_vs"].items()}
+        arm["os_hr_ci_vs"] = {o: [v["ci_lower"], v["ci_upper"]] for o, v in s_os[name]["hr_vs"].items()}
+        arm["pfs_logrank_p_vs"] = s_pfs[name]["logrank_p_vs"]
+        arm["os_logrank_p_vs"] = s_os[name]["logrank_p_vs"]
+        arm["pfs_rate"] = s_pfs[name]["rate"]
+        arm["os_rate"] = s_os[name]["rate"]
+
+    from oncoimmune import __version__
+
+    summary = {
+        "arms": arm_summary,
+        "provenance": {
+            "oncoimmune": __version__,
+            "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "spec": spec.model_dump(mode="json"),
+            "model": model.name,
+            "seed": seed,
+            "patients": n,
+            "scan_days": scan_days.tolist(),
+            "notes": [
+                "Research and education software: a virtual trial is not evidence about real patients.",
+                "Patients stay on their regimen for the whole follow-up (no discontinuation at progression).",
+                "Side effects are not simulated in this version of the runner.",
+            ],
+        },
+    }
+    patients = pd.concat(rows).sort_values("patient_id", kind="stable").reset_index(drop=True)
+    return TrialResult(spec, patients, _clean(summary), trajectories)

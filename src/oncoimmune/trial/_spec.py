@@ -1,0 +1,240 @@
+"""The virtual-trial specification: a YAML document validated against a published JSON Schema.
+
+A spec is data: who is enrolled (a tumour type's virtual population), how many, how they are
+randomised, what each arm receives (regimens as clinics write them), when tumours are scanned,
+how long patients are followed, and how response and death are read. Running it never mutates it.
+
+Example (``examples/trials/checkmate067_like.yaml``)::
+
+    name: CheckMate 067-like
+    population: {tumour_type: melanoma}
+    patients: 300
+    seed: 67
+    arms:
+      - name: nivolumab + ipilimumab
+        regimen: "nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4 then nivolumab 3 mg/kg q2w"
+      - {name: nivolumab, regimen: "nivolumab 3 mg/kg q2w"}
+      - {name: ipilimumab, regimen: "ipilimumab 3 mg/kg q3w x4"}
+    scans: {every_weeks: 12, first_weeks: 12}
+    follow_up: {months: 60}
+
+``oncoimmune schema trial`` prints the JSON Schema (:func:`trial_schema`). Every error names the
+field (``arms[1].regimen``), the rule and the value; nothing is run before the whole spec is valid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from oncoimmune._validate import read_yaml
+from oncoimmune.errors import ValidationError
+
+__all__ = ["ArmSpec", "TrialSpec", "load_trial_spec", "trial_schema"]
+
+MAX_PATIENTS = 1_000_000
+"""Largest trial a spec may ask for (the engine scales further; a spec this large is a typo more often than not)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PopulationSpec(_Frozen):
+    """Who is enrolled: a tumour type of :mod:`oncoimmune.population` and optional covariate overrides."""
+
+    tumour_type: str = Field(description="melanoma, nsclc, rcc or lbcl (oncoimmune.population.tumour_types())")
+    overrides: dict[str, float | int | str | bool] = Field(
+        default_factory=dict, description="Covariate values imposed on every patient, e.g. {pdl1: 0.6}"
+    )
+
+    @field_validator("tumour_type")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from oncoimmune.population import tumour_types
+
+        known = list(tumour_types())
+        if v not in known:
+            raise ValueError(f"must be one of {known}")
+        return v
+
+
+class ArmSpec(_Frozen):
+    """One arm: a name, a regimen as clinics write it (or ``none``), and its randomisation weight."""
+
+    name: str = Field(min_length=1, max_length=80)
+    regimen: str = Field(min_length=1, description='Regimen text, e.g. "pembrolizumab 200 mg q3w", or "none"')
+    ratio: int = Field(default=1, ge=1, le=20, description="Randomisation weight (2 for a 2:1 arm)")
+
+    @field_validator("regimen")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        if v.strip().lower() in ("none", "untreated", "best supportive care"):
+            return v
+        from oncoimmune.treatments._doses import Regimen
+
+        try:
+            Regimen.parse(v)
+        except Exception as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @property
+    def untreated(self) -> bool:
+        return self.regimen.strip().lower() in ("none", "untreated", "best supportive care")
+
+
+class ScanSpec(_Frozen):
+    """Scan schedule (weeks from randomisation); baseline is day 0."""
+
+    every_weeks: float | None = Field(default=None, gt=0, description="Interval of the first phase")
+    until_weeks: float | None = Field(default=None, gt=0, description="Last week of the first phase")
+    then_weeks: float | None = Field(default=None, gt=0, description="Interval after the first phase")
+    end_weeks: float | None = Field(default=None, gt=0, description="Last possible scan")
+    first_weeks: float | None = Field(default=None, gt=0, description="First on-treatment scan")
+    days: tuple[float, ...] | None = Field(default=None, description="Explicit scan days instead of a rule")
+
+    @model_validator(mode="after")
+    def _rule(self) -> ScanSpec:
+        if (self.days is None) == (self.every_weeks is None):
+            raise ValueError("give either every_weeks (with optional until/then/end/first weeks) or days")
+        return self
+
+    def schedule(self, horizon_days: float) -> Any:
+        """The :class:`~oncoimmune.trial.ScanSchedule`; a rule without an end runs to ``horizon_days``."""
+        from oncoimmune.trial._recist import ScanSchedule
+
+        options = self.model_dump(exclude_none=True)
+        if "every_weeks" in options and "until_weeks" not in options and "end_weeks" not in options:
+            options["end_weeks"] = horizon_days / 7.0
+        return ScanSchedule.from_mapping(options, where="scans")
+
+
+class FollowUpSpec(_Frozen):
+    """Follow-up: minimum months after the last patient's randomisation, and accrual duration."""
+
+    months: float = Field(gt=0, le=240, description="Minimum follow-up (months of 30.44 days)")
+    accrual_months: float = Field(default=0.0, ge=0, le=120, description="Uniform accrual duration")
+
+
+class ResponseSpec(_Frozen):
+    """How tumour response is read (oncoimmune.trial.ResponseCriteria)."""
+
+    criteria: Literal["recist1.1", "irecist"] = "recist1.1"
+    confirm: bool = Field(default=False, description="Require confirmation of PR/CR (non-randomised trials)")
+    min_sd_weeks: float = Field(default=6.0, gt=0)
+
+
+class ToxicitySpec(_Frozen):
+    """Side effects: simulate them, and apply the management rules (holds, steroids, discontinuation)."""
+
+    enabled: bool = True
+    management: bool = True
+
+
+class TrialSpec(_Frozen):
+    """A virtual clinical trial (see the module docstring for an example)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    model: str = Field(default="io_qsp", description="A model with dose slots")
+    population: PopulationSpec
+    patients: int = Field(gt=0, le=MAX_PATIENTS, description="Patients randomised in total")
+    seed: int = Field(ge=0, description="Seed of every random draw (population, randomisation, deaths, noise)")
+    arms: tuple[ArmSpec, ...] = Field(min_length=1, max_length=12)
+    scans: ScanSpec
+    follow_up: FollowUpSpec
+    response: ResponseSpec = ResponseSpec()
+    toxicity: ToxicitySpec = ToxicitySpec()
+    output_every_days: float = Field(default=7.0, gt=0, le=28, description="Spacing of the simulated trajectories")
+    death_model: dict[str, Any] = Field(default_factory=dict, description="Options of oncoimmune.trial.DeathModel")
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        from oncoimmune.models._base import registry
+
+        models = registry()
+        if v not in models:
+            raise ValueError(f"must be one of {sorted(models)}")
+        if not models[v].dose_slots:
+            raise ValueError("must have dose slots (e.g. io_qsp)")
+        return v
+
+    @field_validator("arms")
+    @classmethod
+    def _arms(cls, arms: tuple[ArmSpec, ...]) -> tuple[ArmSpec, ...]:
+        names = [a.name for a in arms]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"arm names must be unique; repeated: {dup}")
+        return arms
+
+    @property
+    def follow_up_days(self) -> float:
+        return self.follow_up.months * 365.25 / 12.0
+
+    def with_overrides(self, *, patients: int | None = None, seed: int | None = None) -> TrialSpec:
+        """A copy with another number of patients or seed (the command-line overrides), validated."""
+        data = self.model_dump()
+        if patients is not None:
+            data["patients"] = patients
+        if seed is not None:
+            data["seed"] = seed
+        return trial_spec_from_dict(data, where="trial spec (with command-line overrides)")
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "spec"
+
+
+def trial_spec_from_dict(data: Mapping[str, Any], where: str = "trial spec") -> TrialSpec:
+    """Validate a mapping into a :class:`TrialSpec`; the first error names its field, rule and value."""
+    if not isinstance(data, Mapping):
+        raise ValidationError("spec", "be a mapping (a YAML document with name, population, arms ...)", data, where)
+    try:
+        return TrialSpec.model_validate(dict(data))
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
+        field = _field_path(loc)
+        value = err.get("input", None)
+        rule = err["msg"]
+        if rule.startswith("Value error, "):
+            rule = rule[len("Value error, ") :]
+        if err["type"] == "missing":
+            value = None
+            rule = "be given"
+        elif err["type"] == "extra_forbidden":
+            rule = "be a known field (see `oncoimmune schema trial`)"
+        else:
+            rule = "be valid: " + rule[0].lower() + rule[1:]
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)
+        raise ValidationError(field, rule, value, where) from None
+
+
+def load_trial_spec(path: str | Path) -> TrialSpec:
+    """Read and validate a trial spec from YAML (safe loader; nothing in it is executed)."""
+    p = Path(path)
+    return trial_spec_from_dict(read_yaml(p, "trial spec"), where=p.name)
+
+
+def trial_schema() -> dict[str, Any]:
+    """The JSON Schema of a trial spec (draft 2020-12), as published by ``oncoimmune schema trial``."""
+    schema = TrialSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://oncoimmune.org/schema/trial.json"
+    schema["title"] = "oncoimmune virtual clinical trial"
+    return schema
