@@ -321,6 +321,7 @@ def simulate_treatment(
     t_end: float | None = None,
     params: Mapping[str, float] | None = None,
     bsa_formula: str = "mosteller",
+    dose_until: float | Sequence[float] | None = None,
     **kwargs: Any,
 ) -> TreatmentResult:
     """Simulate a regimen on one or more patients described by covariates.
@@ -340,6 +341,9 @@ def simulate_treatment(
     params:
         Parameter overrides applied to every patient after the plan (e.g. a sensitivity run); the
         model's covariate reading sees them, so the initial state is consistent with them.
+    dose_until:
+        Last day on which doses are given, one value or one per patient (treatment stopped at
+        progression or for toxicity); ``None``: the whole regimen up to the horizon.
     **kwargs:
         Passed to :func:`~oncoimmune.simulate` (``rtol``, ``workers``, ``throw``...).
     """
@@ -358,7 +362,19 @@ def simulate_treatment(
         horizon = float(np.max(np.asarray(times, dtype=float)))
     else:
         horizon = float(t_end) if t_end is not None else model.t_end
-    plans = tuple(plan_patient(model, regimen, c, horizon, params=params, bsa_formula=bsa_formula) for c in cohort)
+    if dose_until is None:
+        stops = [horizon] * len(cohort)
+    else:
+        raw = np.broadcast_to(np.asarray(dose_until, dtype=float), (len(cohort),))
+        if np.any(np.isnan(raw)) or np.any(raw < 0):
+            raise ValidationError(
+                "dose_until", "be >= 0 days (one value or one per patient)", dose_until, "simulate_treatment"
+            )
+        stops = [min(horizon, float(x)) for x in raw]
+    plans = tuple(
+        plan_patient(model, regimen, c, stop, params=params, bsa_formula=bsa_formula)
+        for c, stop in zip(cohort, stops, strict=True)
+    )
     base = model.parameter_values(None)
     table: dict[str, list[float]] = {}
     for name in dict.fromkeys(k for pl in plans for k in pl.parameters):

@@ -10,8 +10,9 @@
 3. **Treat.** Each arm's regimen is routed into the model for each patient
    (:func:`oncoimmune.simulate_treatment`) and integrated in chunks (bounded memory), with
    outputs every ``spec.output_every_days`` and at every scan day up to the longest follow-up.
-   Patients are treated per the regimen for the whole follow-up (no discontinuation at
-   progression in this version; toxicity-driven holds come with the side-effect layer).
+   Dosing stops at progression (a second pass re-simulates the progressing patients with their
+   doses cut at the progression day) and after ``treatment.max_months``; toxicity-driven holds
+   come with the side-effect layer.
 4. **Read.** Scans (RECIST 1.1 or iRECIST, :func:`~oncoimmune.trial.assess_response`), deaths from
    tumour burden and background mortality (:func:`~oncoimmune.trial.draw_death_times`),
    follow-up with uniform accrual, PFS and OS (:func:`~oncoimmune.trial.survival_endpoints`), and
@@ -31,7 +32,7 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,88 @@ def _clean(obj: Any) -> Any:
     return _json_number(obj)
 
 
+@dataclass
+class _ArmRun:
+    """One arm's simulation state: outputs of every patient, re-simulated in place for a second pass."""
+
+    spec: TrialSpec
+    model: Any
+    arm: Any
+    idx: np.ndarray
+    sub: pd.DataFrame
+    covs: list[Any]
+    grid: np.ndarray
+    scan_days: np.ndarray
+    scan_pos: np.ndarray
+    criteria: Any
+    death_model: Any
+    follow: np.ndarray
+    workers: int | None
+    progress: Callable[[str, int, int], None] | None
+    outs: dict[str, np.ndarray] = field(default_factory=dict)
+    status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
+    done: int = 0
+    total: int = 0
+
+    def simulate(self, stop_days: np.ndarray, rows: np.ndarray) -> None:
+        """(Re-)simulate ``rows`` of the arm with dosing up to ``stop_days``, in bounded chunks."""
+        from oncoimmune.treatments._doses import Regimen
+        from oncoimmune.treatments._plan import simulate_treatment
+
+        if not self.outs:
+            self.outs = {key: np.full((self.idx.size, self.grid.size), np.nan) for key in _OUTPUT_KEYS}
+            self.status = np.zeros(self.idx.size, dtype=np.int8)
+        regimen = Regimen(()) if self.arm.untreated else Regimen.parse(self.arm.regimen)
+        self.total += rows.size
+        for lo in range(0, rows.size, CHUNK_PATIENTS):
+            chunk = rows[lo : lo + CHUNK_PATIENTS]
+            res = simulate_treatment(
+                self.model,
+                regimen,
+                [self.covs[i] for i in chunk],
+                self.grid,
+                workers=self.workers,
+                dose_until=stop_days[chunk],
+            )
+            out = res.outputs()
+            for key in _OUTPUT_KEYS:
+                self.outs[key][chunk] = out[key]
+            self.status[chunk] = res.result.status
+            self.done += chunk.size
+            if self.progress is not None:
+                self.progress(self.arm.name, self.done, self.total)
+
+    def read(self) -> tuple[np.ndarray, Any, Any]:
+        """Failed patients, death draws and the response reading of the current trajectories."""
+        from oncoimmune.solve._status import Status
+        from oncoimmune.trial._recist import assess_response
+        from oncoimmune.trial._survival import draw_death_times
+
+        bad = self.status != int(Status.OK)
+        cells = np.where(bad[:, None], np.nan, self.outs["tumour_cells"])  # failed: censored, not evaluable
+        sld = np.where(bad[:, None], np.nan, self.outs["sld_mm"])
+        seed = self.spec.seed
+        deaths = draw_death_times(
+            self.grid,
+            cells,
+            age_years=self.sub["age_years"].to_numpy(float),
+            sex=self.sub["sex"].to_numpy(str),
+            seed=seed,
+            model=self.death_model,
+            patient_index=self.idx,
+        )
+        resp = assess_response(
+            sld[:, self.scan_pos],
+            self.scan_days,
+            n_lesions=self.sub["n_lesions"].to_numpy(int),
+            criteria=self.criteria,
+            seed=seed,
+            patient_index=self.idx,
+            off_study_day=np.minimum(deaths.day, self.follow),
+        )
+        return bad, deaths, resp
+
+
 def run_trial(
     spec: TrialSpec,
     *,
@@ -142,14 +225,11 @@ def run_trial(
     from oncoimmune.models._base import get_model
     from oncoimmune.population import sample_population, to_covariates
     from oncoimmune.solve._status import Status
-    from oncoimmune.treatments._doses import Regimen
-    from oncoimmune.treatments._plan import simulate_treatment
-    from oncoimmune.trial._recist import ResponseCriteria, assess_response
+    from oncoimmune.trial._recist import ResponseCriteria
     from oncoimmune.trial._survival import (
         DeathModel,
         SurvivalData,
         administrative_follow_up,
-        draw_death_times,
         summarise_survival,
         survival_endpoints,
     )
@@ -181,48 +261,42 @@ def run_trial(
     for k, arm in enumerate(spec.arms):
         idx = np.flatnonzero(arm_of == k)
         sub = frame.iloc[idx].reset_index(drop=True)
-        regimen = Regimen(()) if arm.untreated else Regimen.parse(arm.regimen)
-        outs = {key: np.full((idx.size, grid.size), np.nan) for key in _OUTPUT_KEYS}
-        status = np.zeros(idx.size, dtype=np.int8)
-        covs = to_covariates(sub)
-        for lo in range(0, idx.size, CHUNK_PATIENTS):
-            hi = min(idx.size, lo + CHUNK_PATIENTS)
-            res = simulate_treatment(model, regimen, covs[lo:hi], grid, workers=workers)
-            o = res.outputs()
-            for key in _OUTPUT_KEYS:
-                outs[key][lo:hi] = o[key]
-            status[lo:hi] = res.result.status
-            if progress is not None:
-                progress(arm.name, hi, idx.size)
-        failed = status != int(Status.OK)
-        for key in _OUTPUT_KEYS:
-            outs[key][failed] = np.nan  # a failed patient is read as not evaluable / censored
-        deaths = draw_death_times(
-            grid,
-            outs["tumour_cells"],
-            age_years=sub["age_years"].to_numpy(float),
-            sex=sub["sex"].to_numpy(str),
-            seed=seed,
-            model=death_model,
-            patient_index=idx,
-        )
-        follow = administrative_follow_up(
-            idx.size, min_follow_up_days=spec.follow_up_days, accrual_days=accrual, seed=seed, patient_index=idx
-        )
-        off_study = np.minimum(deaths.day, follow)
-        resp = assess_response(
-            outs["sld_mm"][:, scan_pos],
-            scan_days,
-            n_lesions=sub["n_lesions"].to_numpy(int),
+        run = _ArmRun(
+            spec=spec,
+            model=model,
+            arm=arm,
+            idx=idx,
+            sub=sub,
+            covs=to_covariates(sub),
+            grid=grid,
+            scan_days=scan_days,
+            scan_pos=scan_pos,
             criteria=criteria,
-            seed=seed,
-            patient_index=idx,
-            off_study_day=off_study,
+            death_model=death_model,
+            follow=administrative_follow_up(
+                idx.size, min_follow_up_days=spec.follow_up_days, accrual_days=accrual, seed=seed, patient_index=idx
+            ),
+            workers=workers,
+            progress=progress,
         )
+        max_days = spec.treatment.max_months * 365.25 / 12.0 if spec.treatment.max_months else horizon
+        stop = np.full(idx.size, min(max_days, horizon))
+        run.simulate(stop, np.arange(idx.size))
+        failed, deaths, resp = run.read()
+        if spec.treatment.stop_at_progression and not arm.untreated:
+            # Second pass: dosing stops at progression. The trajectory up to that day is unchanged,
+            # so the response reading is too; survival after progression reflects the stopped drug.
+            prog = np.where(np.isfinite(resp.progression_day), resp.progression_day, np.inf)
+            again = np.flatnonzero((prog < stop) & ~failed)
+            if again.size:
+                stop = np.minimum(stop, prog)
+                run.simulate(stop, again)
+                failed, deaths, resp = run.read()
+        outs, status = run.outs, run.status
         ends = survival_endpoints(
             progression_day=resp.progression_day,
             death_day=deaths.day,
-            follow_up_days=follow,
+            follow_up_days=run.follow,
             observed_until_day=deaths.observed_until_day,
             cancer_death=deaths.cancer_death,
             scan_days=scan_days,
@@ -234,12 +308,16 @@ def run_trial(
         table.insert(1, "arm", arm.name)
         table["best_overall_response"] = resp.best_overall_response
         table["best_percent_change"] = resp.best_percent_change
+        table["response_day"] = resp.response_day
+        table["progression_day"] = resp.progression_day
+        table["pseudoprogression"] = resp.pseudoprogression
         table["pfs_days"] = ends.pfs.durations
         table["pfs_event"] = ends.pfs.event_observed
         table["os_days"] = ends.os.durations
         table["os_event"] = ends.os.event_observed
         table["cancer_death"] = ends.cancer_death
         table["solver_status"] = [Status(int(s)).name.lower() for s in status]
+        table["treatment_stop_day"] = np.where(arm.untreated, np.nan, stop)
         rows.append(table)
         rates = resp.rates()
         arm_summary[arm.name] = {
@@ -282,7 +360,8 @@ def run_trial(
             "scan_days": scan_days.tolist(),
             "notes": [
                 "Research and education software: a virtual trial is not evidence about real patients.",
-                "Patients stay on their regimen for the whole follow-up (no discontinuation at progression).",
+                "Dosing stops at RECIST progression when treatment.stop_at_progression is true (default), and after "
+                "treatment.max_months if given.",
                 "Side effects are not simulated in this version of the runner.",
             ],
         },

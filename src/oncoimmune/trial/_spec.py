@@ -130,6 +130,13 @@ class ResponseSpec(_Frozen):
     min_sd_weeks: float = Field(default=6.0, gt=0)
 
 
+class TreatmentSpec(_Frozen):
+    """When treatment stops: at RECIST progression (iRECIST: its progression date), after a maximum duration."""
+
+    stop_at_progression: bool = Field(default=True, description="Stop dosing at progression, as trials do")
+    max_months: float | None = Field(default=None, gt=0, le=240, description="Maximum treatment duration, e.g. 24")
+
+
 class ToxicitySpec(_Frozen):
     """Side effects: simulate them, and apply the management rules (holds, steroids, discontinuation)."""
 
@@ -150,6 +157,7 @@ class TrialSpec(_Frozen):
     scans: ScanSpec
     follow_up: FollowUpSpec
     response: ResponseSpec = ResponseSpec()
+    treatment: TreatmentSpec = TreatmentSpec()
     toxicity: ToxicitySpec = ToxicitySpec()
     output_every_days: float = Field(default=7.0, gt=0, le=28, description="Spacing of the simulated trajectories")
     death_model: dict[str, Any] = Field(default_factory=dict, description="Options of oncoimmune.trial.DeathModel")

@@ -51,7 +51,7 @@ this module passes it the durations and events and reads its results back into s
 and a summary dictionary, in the lifelines vocabulary (``durations``, ``event_observed``). A
 median, or a bound of its interval, that is not reached is ``math.inf`` (lifelines' convention;
 ``json.dumps`` writes it as ``Infinity``, which strict JSON readers reject, so a JSON writer must
-map it, e.g. to ``null``); a landmark rate beyond the follow-up is ``nan``.
+map it, e.g. to ``null`` as the trial runner does); a landmark rate beyond the follow-up is ``nan``.
 
 Randomness
 ----------
@@ -915,7 +915,7 @@ def kaplan_meier(
         survival=sf.iloc[:, 0].to_numpy(dtype=float),
         ci_lower=_column(kmf.confidence_interval_, "_lower_"),
         ci_upper=_column(kmf.confidence_interval_, "_upper_"),
-        at_risk=table["removed"].to_numpy(dtype=int),
+        at_risk=table["at_risk"].to_numpy(dtype=int),
         events=table["observed"].to_numpy(dtype=int),
         censored=table["censored"].to_numpy(dtype=int),
         median=float(kmf.median_survival_time_),
