@@ -274,7 +274,17 @@ def plot_treatments(arms: Mapping[str, Any], path: str | Path, *, title: str | N
         ax.set_title(what, fontsize=9)
         ax.set_ylabel(unit)
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+    # One legend for the figure (the arms are the same in every panel), below the panels.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=min(3, len(labels)),
+        fontsize=7,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.02),
+    )
     for ax in axes[-2:]:
         ax.set_xlabel("time (days)")
     first = next(iter(arms.values()))
@@ -283,6 +293,7 @@ def plot_treatments(arms: Mapping[str, Any], path: str | Path, *, title: str | N
     sub = f"model {first.result.model}; " + (f"median of {n} patients" if n > 1 else "one patient")
     fig.suptitle(f"{heading}\n{sub}", fontsize=10)
     fig.text(0.5, 0.004, DISCLAIMER, ha="center", va="bottom", fontsize=6, color="0.35")
-    fig.tight_layout(rect=(0, 0.025, 1, 1))
+    rows_of_legend = -(-len(labels) // min(3, len(labels)))
+    fig.tight_layout(rect=(0, 0.03 + 0.018 * rows_of_legend, 1, 1))
     _save(fig, path, suffix)
     return path

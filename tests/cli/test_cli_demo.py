@@ -74,3 +74,18 @@ def test_demo_refuses_a_file_as_directory(tmp_path):
     res = CliRunner().invoke(app, ["demo", "--out", str(target)])
     assert res.exit_code == 2
     assert res.stderr.startswith("error: The '--out' parameter must be a directory.")
+
+
+def test_demo_compares_regimens_on_io_qsp_and_runs_the_trial(demo):
+    import json
+
+    from oncoimmune.cli._demo import DEMO_TRIAL_PATIENTS
+
+    res, out = demo
+    assert res.exit_code == 0, res.output
+    assert (out / "io_qsp_compare.png").stat().st_size > 50_000
+    summary = json.loads((out / "trial" / "summary.json").read_text())
+    assert set(summary["arms"]) == {"nivolumab + ipilimumab", "nivolumab", "ipilimumab"}
+    assert sum(a["n"] for a in summary["arms"].values()) == DEMO_TRIAL_PATIENTS
+    assert (out / "trial" / "patients.parquet").exists()
+    assert "CheckMate 067-like" in res.stdout

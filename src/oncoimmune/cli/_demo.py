@@ -141,11 +141,81 @@ def run_demo(out: Path, console: Any, runs: tuple[DemoRun, ...] = DEMO_RUNS) -> 
         results[run.key] = arms
 
     console.print(summary)
+    if "io_qsp" in available:
+        results["io_qsp_compare"] = _compare_demo(out, console, written)
+        results["trial"] = _trial_demo(out, console, written)
     console.print(Text("Outputs:", style="bold"))
     for p in written:
         console.print(Text(f"  {p}"))
     console.print(Text(f"{DISCLAIMER}. {_TONE}", style="dim"))
     return results
+
+
+DEMO_PATIENT = {
+    "weight_kg": 70.0,
+    "height_cm": 175.0,
+    "age_years": 60.0,
+    "sex": "male",
+    "serum_creatinine": 1.0,
+    "pdl1": 0.6,
+    "tmb": 12.0,
+    "tumour_burden_mm": 74.0,
+    "n_lesions": 2,
+}
+"""The demo's virtual patient: NSCLC pooled median burden over 2 lesions (population.md §1.7), PD-L1 60 %, TMB 12."""
+
+DEMO_REGIMENS = (
+    "none",
+    "pembrolizumab 200 mg q3w",
+    "nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4 then nivolumab 3 mg/kg q2w",
+    "docetaxel 75 mg/m2 q3w x6",
+    "carboplatin AUC 5 + pemetrexed 500 mg/m2 q3w x4 then pemetrexed 500 mg/m2 q3w",
+)
+"""Regimens the demo compares on :data:`DEMO_PATIENT` with io_qsp (docs/mechanisms.md)."""
+
+DEMO_TRIAL_PATIENTS = 60
+"""Patients of the demo's CheckMate 067-like trial (the shipped spec, fewer patients to stay quick)."""
+
+
+def _compare_demo(out: Path, console: Any, written: list[Path]) -> dict[str, Any]:
+    """Immunotherapy, combination and chemotherapy on one virtual patient (io_qsp), one figure."""
+    import numpy as np
+    from rich.text import Text
+
+    from oncoimmune.plot import plot_treatments
+    from oncoimmune.treatments._covariates import Covariates
+    from oncoimmune.treatments._plan import simulate_treatment
+
+    console.print(Text("  io_qsp: five regimens on one virtual patient (PD-L1 60 %, TMB 12, 74 mm over 2 lesions)"))
+    patient = Covariates(**DEMO_PATIENT)
+    t = np.arange(0.0, 366.0)
+    arms = {}
+    for text in DEMO_REGIMENS:
+        regimen = Regimen() if text == "none" else Regimen.parse(text)
+        arms[text] = simulate_treatment("io_qsp", regimen, patient, t)
+    figure = out / "io_qsp_compare.png"
+    plot_treatments(arms, figure, title="io_qsp: five regimens on the same virtual patient")
+    written.append(figure)
+    return arms
+
+
+def _trial_demo(out: Path, console: Any, written: list[Path]) -> Any:
+    """The shipped CheckMate 067-like spec with DEMO_TRIAL_PATIENTS patients: tables and report."""
+    from rich.text import Text
+
+    from oncoimmune.trial._run import run_trial
+    from oncoimmune.trial._spec import SPEC_DIR, load_trial_spec
+
+    spec = load_trial_spec(SPEC_DIR / "checkmate067_like.yaml").with_overrides(patients=DEMO_TRIAL_PATIENTS)
+    console.print(
+        Text(f"  trial: {spec.name}, {spec.patients} virtual patients, {len(spec.arms)} arms (not calibrated)")
+    )
+    result = run_trial(spec)
+    written.extend(result.write(out / "trial"))
+    from oncoimmune.cli._app import _trial_table
+
+    console.print(_trial_table(result))
+    return result
 
 
 def _final_tumour(res: Any) -> str:

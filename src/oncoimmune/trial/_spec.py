@@ -4,7 +4,7 @@ A spec is data: who is enrolled (a tumour type's virtual population), how many, 
 randomised, what each arm receives (regimens as clinics write them), when tumours are scanned,
 how long patients are followed, and how response and death are read. Running it never mutates it.
 
-Example (``examples/trials/checkmate067_like.yaml``)::
+Example (``examples/trials/checkmate067_like.yaml``, shipped as ``SPEC_DIR / "checkmate067_like.yaml"``)::
 
     name: CheckMate 067-like
     population: {tumour_type: melanoma}
@@ -35,7 +35,10 @@ from pydantic import ValidationError as PydanticValidationError
 from oncoimmune._validate import read_yaml
 from oncoimmune.errors import ValidationError
 
-__all__ = ["ArmSpec", "TrialSpec", "load_trial_spec", "trial_schema"]
+__all__ = ["SPEC_DIR", "ArmSpec", "TrialSpec", "load_trial_spec", "trial_schema"]
+
+SPEC_DIR = Path(__file__).resolve().parent / "specs"
+"""Trial specs shipped with the package (``examples/trials/`` links to them)."""
 
 MAX_PATIENTS = 1_000_000
 """Largest trial a spec may ask for (the engine scales further; a spec this large is a typo more often than not)."""
