@@ -459,6 +459,21 @@ def simulate_command(
     except ValidationError as exc:
         raise _as_cli_error(exc, patients) from None
 
+    written = _write_result(result, out, plot, lambda path: plot_result(result, path, m))
+    note = _status_note(result)
+    if note:
+        sys.stderr.write(note + "\n")
+    if written:
+        counts = ", ".join(f"{k}: {v}" for k, v in result.status_counts().items())
+        files = ", ".join(str(p) for p in written if not p.name.endswith(".provenance.json"))
+        sys.stderr.write(f"{m.name}: {result.n_patients} patient(s) x {result.t.size} times ({counts}) -> {files}\n")
+
+
+def _write_result(result: Any, out: Path | None, plot: Path | None, draw: Callable[[Path], Any]) -> list[Path]:
+    """Write the table (``--out``, with its provenance beside a CSV) and the figure; CSV on stdout without --out.
+
+    A failure removes what was already written, so a failed command leaves no file behind.
+    """
     written: list[Path] = []
     with _cleanup_on_error(written):
         if out is not None:
@@ -467,17 +482,11 @@ def simulate_command(
             if out.suffix.lower() == ".csv":
                 written.append(out.with_name(out.name + ".provenance.json"))
         if plot is not None:
-            plot_result(result, plot, m)
+            draw(plot)
             written.append(plot)
     if out is None:
         write_csv_stdout(result.to_frame())
-    note = _status_note(result)
-    if note:
-        sys.stderr.write(note + "\n")
-    if written:
-        counts = ", ".join(f"{k}: {v}" for k, v in result.status_counts().items())
-        files = ", ".join(str(p) for p in written if not p.name.endswith(".provenance.json"))
-        sys.stderr.write(f"{m.name}: {result.n_patients} patient(s) x {result.t.size} times ({counts}) -> {files}\n")
+    return written
 
 
 def _regimen_option(value: str) -> Any:
@@ -536,18 +545,7 @@ def _simulate_treatment_cli(
     kw = {"atol": abs_} if abs_ is not None else {}
     tr = _treat(m, {label: plan}, patient, t_out, horizon, params=params, rtol=rel, **kw)[label]
     result = tr.result
-    written: list[Path] = []
-    with _cleanup_on_error(written):
-        if out is not None:
-            result.save(out)
-            written.append(out)
-            if out.suffix.lower() == ".csv":
-                written.append(out.with_name(out.name + ".provenance.json"))
-        if plot is not None:
-            plot_treatments({label: tr}, plot)
-            written.append(plot)
-    if out is None:
-        write_csv_stdout(result.to_frame())
+    written = _write_result(result, out, plot, lambda path: plot_treatments({label: tr}, path))
     note = _status_note(result)
     if note:
         sys.stderr.write(note + "\n")
