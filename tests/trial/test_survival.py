@@ -487,3 +487,16 @@ def test_input_errors_name_the_field():
         DeathModel.from_mapping({"background": "France 2020"})
     assert err.value.field == "background"
     assert DeathModel.from_mapping({"tumour": {"exponent": 2}, "background": None}).background is None
+
+
+def test_a_patient_enrolled_above_the_lethal_burden_is_not_dead_at_randomisation():
+    # 2e12 cells at baseline (a 300 mm single lesion at 1e9 cells/cm3 is 1.4e13): the lethal rule
+    # applies at 4x baseline, so death by the rule comes when the tumour has grown two doublings.
+    t = np.linspace(0.0, 200.0, 201)
+    cells = 2e12 * np.exp(0.01 * t)[None, :]
+    model = DeathModel(tumour=TumourBurdenHazard(hazard_per_day=0.0), background=None)
+    d = draw_death_times(t, cells, age_years=60.0, sex="male", seed=1, model=model, patient_index=[0])
+    assert d.day[0] == pytest.approx(math.log(4.0) / 0.01, rel=1e-6)
+    assert bool(d.cancer_death[0])
+    strict = DeathModel(tumour=TumourBurdenHazard(hazard_per_day=0.0, lethal_fold_over_baseline=None), background=None)
+    assert draw_death_times(t, cells, age_years=60.0, sex="male", seed=1, model=strict, patient_index=[0]).day[0] == 0.0

@@ -149,12 +149,20 @@ def test_patient_i_is_the_same_in_a_larger_trial(small):
     pd.testing.assert_frame_equal(bigger.patients[cols].iloc[:12].reset_index(drop=True), small.patients[cols])
 
 
-def test_write_puts_two_files_and_nothing_else(small, tmp_path):
+def test_write_puts_the_tables_and_the_report_and_nothing_else(small, tmp_path):
     written = small.write(tmp_path / "out")
-    assert sorted(p.name for p in written) == ["patients.parquet", "summary.json"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["patients.parquet", "summary.json"]
+    names = {p.relative_to(tmp_path / "out").as_posix() for p in written}
+    assert {"patients.parquet", "summary.json", "report.html"} <= names
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {
+        "patients.parquet",
+        "summary.json",
+        "report.html",
+        "figures",
+    }
     back = pd.read_parquet(tmp_path / "out" / "patients.parquet")
     pd.testing.assert_frame_equal(back, small.patients)
+    tables_only = small.write(tmp_path / "tables", report=False)
+    assert sorted(p.name for p in tables_only) == ["patients.parquet", "summary.json"]
 
 
 # -- command line ------------------------------------------------------------------------------

@@ -872,7 +872,8 @@ def trial_command(
     ] = None,
     seed: Annotated[str | None, typer.Option("--seed", metavar="S", help="Override the seed.")] = None,
     out: Annotated[
-        Path, typer.Option("--out", metavar="DIR", help="Output directory (patients.parquet, summary.json).")
+        Path,
+        typer.Option("--out", metavar="DIR", help="Output directory (patients.parquet, summary.json, report.html)."),
     ] = Path("trial-output"),
     workers: Annotated[
         str | None, typer.Option("--workers", metavar="N", help="Engine threads (results do not depend on it).")
@@ -880,9 +881,11 @@ def trial_command(
 ) -> None:
     """Run a virtual clinical trial from a YAML spec: RECIST responses, PFS and OS per arm.
 
-    Writes DIR/patients.parquet (one row per patient) and DIR/summary.json (per-arm ORR, CR, DCR,
-    median PFS and OS with CI, hazard ratios, landmark rates). Research and education only: a
-    virtual trial is not evidence about real patients.
+    Writes DIR/patients.parquet (one row per patient), DIR/summary.json (per-arm ORR, CR, DCR,
+    median PFS and OS with CI, hazard ratios, landmark rates) and DIR/report.html (waterfall,
+    spider, swimmer, Kaplan–Meier with numbers at risk, forest plot, AE table, spec, provenance;
+    PNG copies in DIR/figures). Research and education only: a virtual trial is not evidence
+    about real patients.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -928,7 +931,8 @@ def trial_command(
     table = _trial_table(result)
     _console().print(table)
     _console().print(f"[dim]{DISCLAIMER}[/dim]")
-    sys.stderr.write(f"trial {spec.name!r}: {spec.patients} patients -> {', '.join(str(p) for p in written)}\n")
+    report = next((p for p in written if p.name == "report.html"), None)
+    sys.stderr.write(f"trial {spec.name!r}: {spec.patients} patients -> {out} (report: {report})\n")
 
 
 def _trial_table(result: Any) -> Any:

@@ -30,6 +30,7 @@ from oncoimmune.trial._recist import (
     ScanSchedule,
     assess_response,
 )
+from oncoimmune.trial._report import write_report
 from oncoimmune.trial._run import TrialResult, run_trial
 from oncoimmune.trial._spec import ArmSpec, TrialSpec, load_trial_spec, trial_schema, trial_spec_from_dict
 from oncoimmune.trial._survival import (
@@ -89,4 +90,5 @@ __all__ = [
     "survival_endpoints",
     "trial_schema",
     "trial_spec_from_dict",
+    "write_report",
 ]

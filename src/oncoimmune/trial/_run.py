@@ -73,8 +73,9 @@ class TrialResult:
     summary: dict[str, Any]
     trajectories: dict[str, dict[str, np.ndarray]]
 
-    def write(self, out: str | Path) -> list[Path]:
-        """Write ``patients.parquet`` and ``summary.json`` into directory ``out`` (each atomically)."""
+    def write(self, out: str | Path, *, report: bool = True) -> list[Path]:
+        """Write ``patients.parquet``, ``summary.json`` and (``report=True``) ``report.html`` with its
+        figures (:func:`oncoimmune.trial.write_report`) into directory ``out``, each atomically."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         written = []
@@ -93,6 +94,10 @@ class TrialResult:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
             written.append(target)
+        if report:
+            from oncoimmune.trial._report import write_report
+
+            written += write_report(self, out)
         return written
 
 

@@ -376,12 +376,18 @@ class TumourBurdenHazard:
         :math:`N_{lethal}`, cells, or ``None`` for no lethal-burden rule. Default 10¹² (≈ 1 kg, ≈ 10
         doublings beyond a detectable 10⁹-cell tumour; clinical.md §6, V for the figure, U as a
         death rule per population.md §4.2).
+    lethal_fold_over_baseline:
+        A patient enrolled alive is not at the lethal burden at randomisation: the lethal rule of a
+        patient applies at ``max(lethal_cells, lethal_fold_over_baseline × N(0))``. Default 4 (two
+        doublings beyond a large baseline burden, which the sphere conversion at 10⁹ cells/cm³ can
+        put above 10¹² cells for a sum of diameters near 300 mm): flag U. ``None`` disables it.
     """
 
     hazard_per_day: float = 1.0e-3
     reference_cells: float = 6.5e10
     exponent: float = 1.0
     lethal_cells: float | None = 1.0e12
+    lethal_fold_over_baseline: float | None = 4.0
 
     def __post_init__(self) -> None:
         where = "TumourBurdenHazard"
@@ -392,6 +398,11 @@ class TumourBurdenHazard:
         object.__setattr__(self, "exponent", _positive("exponent", self.exponent, where, allow_zero=True))
         if self.lethal_cells is not None:
             object.__setattr__(self, "lethal_cells", _positive("lethal_cells", self.lethal_cells, where))
+        if self.lethal_fold_over_baseline is not None:
+            fold = _positive("lethal_fold_over_baseline", self.lethal_fold_over_baseline, where)
+            if fold < 1.0:
+                raise ValidationError("lethal_fold_over_baseline", "be >= 1", fold, where)
+            object.__setattr__(self, "lethal_fold_over_baseline", fold)
 
     def hazard(self, cells: np.ndarray) -> np.ndarray:
         """Hazard per day at burden ``cells`` (0 for an eradicated tumour)."""
@@ -535,8 +546,11 @@ def draw_death_times(
         hc_cum = np.zeros_like(cells)
     lethal_day = np.full(n, np.inf)
     if model.tumour is not None and model.tumour.lethal_cells is not None:
-        L = model.tumour.lethal_cells
-        over = (cells >= L) & finite
+        L = np.full(n, model.tumour.lethal_cells)
+        if model.tumour.lethal_fold_over_baseline is not None:
+            base = np.where(np.isfinite(cells[:, 0]), cells[:, 0], 0.0)
+            L = np.maximum(L, model.tumour.lethal_fold_over_baseline * base)
+        over = (cells >= L[:, None]) & finite
         hit = over.any(axis=1)
         for i in np.flatnonzero(hit):
             k = int(np.argmax(over[i]))
@@ -545,7 +559,7 @@ def draw_death_times(
                 continue
             c0, c1 = cells[i, k - 1], cells[i, k]
             if c0 > 0:
-                frac = (math.log(L) - math.log(c0)) / (math.log(c1) - math.log(c0))
+                frac = (math.log(L[i]) - math.log(c0)) / (math.log(c1) - math.log(c0))
             else:
                 frac = 1.0
             lethal_day[i] = t[k - 1] + frac * (t[k] - t[k - 1])
