@@ -88,4 +88,6 @@ def test_demo_compares_regimens_on_io_qsp_and_runs_the_trial(demo):
     assert set(summary["arms"]) == {"nivolumab + ipilimumab", "nivolumab", "ipilimumab"}
     assert sum(a["n"] for a in summary["arms"].values()) == DEMO_TRIAL_PATIENTS
     assert (out / "trial" / "patients.parquet").exists()
+    assert (out / "trial" / "report.html").stat().st_size > 100_000  # figures embedded
+    assert "trial report:" in res.stdout
     assert "CheckMate 067-like" in res.stdout

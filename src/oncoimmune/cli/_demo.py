@@ -215,6 +215,7 @@ def _trial_demo(out: Path, console: Any, written: list[Path]) -> Any:
     from oncoimmune.cli._app import _trial_table
 
     console.print(_trial_table(result))
+    console.print(Text(f"  trial report: {out / 'trial' / 'report.html'}", style="bold"))
     return result
 
 
