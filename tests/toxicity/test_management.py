@@ -1,0 +1,136 @@
+"""Management rules of clinical.md §4.3 (ASCO/ESMO/SITC irAE rules; YESCARTA/KYMRIAH CRS rules)."""
+
+import math
+
+import numpy as np
+from toxicity_helpers import T, arm, simulated
+
+from oncoimmune.toxicity import simulate_toxicity
+from oncoimmune.toxicity._management import manage
+from oncoimmune.toxicity._parameters import STEROIDS
+
+ICI = frozenset({"anti-PD-1", "anti-CTLA-4"})
+HIGH = STEROIDS["high"].value[0]
+LOW = STEROIDS["low"].value[0]
+
+
+def _ep(term, grade, onset=30.0, resolution=45.0):
+    return {"term": term, "grade": grade, "onset_day": onset, "resolution_day": resolution}
+
+
+def _kinds(actions):
+    return sorted((a["kind"], a["scope"], a["level"]) for a in actions)
+
+
+def test_grade_3_colitis_holds_gives_high_dose_steroids_and_stops_anti_ctla4():
+    # ASCO/ESMO colitis grade 3: hold, methylprednisolone 1-2 mg/kg, consider permanent stop of anti-CTLA-4
+    acts = manage([_ep("diarrhoea_colitis", 3)], ICI)
+    assert _kinds(acts) == [
+        ("discontinue", "anti-CTLA-4", None),
+        ("hold", "all", None),
+        ("steroid", "all", "high"),
+    ]
+    hold = next(a for a in acts if a["kind"] == "hold")
+    # resume when <= grade 1 and the steroid course has tapered (ASCO: prednisone <= 10 mg/day)
+    assert hold["start"] == 30.0 and hold["stop"] == max(45.0, 30.0 + HIGH)
+
+
+def test_grade_2_diarrhoea_holds_with_low_dose_steroids_and_resumes():
+    # ASCO grade 2: hold, prednisone 0.5-1 mg/kg; resume at <= grade 1
+    acts = manage([_ep("diarrhoea_colitis", 2, resolution=80.0)], ICI)
+    assert _kinds(acts) == [("hold", "all", None), ("steroid", "all", "low")]
+    hold = next(a for a in acts if a["kind"] == "hold")
+    assert hold["stop"] == 80.0  # resolution after the 4-week course
+    assert next(a for a in acts if a["kind"] == "steroid")["stop"] == 30.0 + LOW
+
+
+def test_grade_4_discontinues_permanently():
+    # ASCO: grade 4 -> permanent discontinuation
+    for term in ("hepatitis", "diarrhoea_colitis", "pneumonitis", "other"):
+        acts = manage([_ep(term, 4)], ICI)
+        disc = [a for a in acts if a["kind"] == "discontinue"]
+        assert disc and disc[0]["scope"] == "all" and math.isnan(disc[0]["stop"]), term
+        assert not [a for a in acts if a["kind"] == "hold"], term
+
+
+def test_grade_3_pneumonitis_discontinues_and_grade_1_holds():
+    # clinical.md §4.3 pneumonitis: G1 hold (ASCO), G3-4 permanently discontinue
+    assert [a["kind"] for a in manage([_ep("pneumonitis", 3)], ICI) if a["kind"] != "steroid"] == ["discontinue"]
+    assert [a["kind"] for a in manage([_ep("pneumonitis", 1, resolution=30.0)], ICI)] == ["hold"]
+
+
+def test_endocrinopathy_is_the_exception_to_grade_4_discontinuation():
+    # ASCO: grade 4 -> discontinue, except endocrinopathies controlled by hormone replacement
+    acts = manage([_ep("hypothyroidism", 4)], ICI)
+    assert [a["kind"] for a in acts] == ["hold"]
+    assert manage([_ep("hypothyroidism", 2)], ICI) == []  # levothyroxine, continue
+
+
+def test_grade_2_rash_continues_and_grade_3_holds():
+    # SITC rash: grade 1-2 continue (topical), grade 3 hold + prednisone 0.5-1 mg/kg
+    assert manage([_ep("rash_pruritus", 2)], ICI) == []
+    assert _kinds(manage([_ep("rash_pruritus", 3)], ICI)) == [("hold", "all", None), ("steroid", "all", "low")]
+
+
+def test_crs_tocilizumab_from_grade_2_and_dexamethasone_from_grade_3():
+    # YESCARTA/KYMRIAH labels: tocilizumab 8 mg/kg for CRS grade 2; tocilizumab + corticosteroids for grade 3
+    cart = frozenset({"cytotoxic", "CAR-T"})
+    assert manage([_ep("crs", 1)], cart) == []
+    assert _kinds(manage([_ep("crs", 2)], cart)) == [("tocilizumab", "all", "tocilizumab 8 mg/kg")]
+    assert _kinds(manage([_ep("crs", 3)], cart)) == [
+        ("steroid", "all", "dexamethasone"),
+        ("tocilizumab", "all", "tocilizumab 8 mg/kg"),
+    ]
+
+
+def test_no_corticosteroids_without_a_checkpoint_antibody():
+    # the IL-2 label avoids steroids; the dose is still held
+    acts = manage([_ep("diarrhoea_colitis", 3)], frozenset({"IL-2"}))
+    assert [a["kind"] for a in acts] == ["hold"]
+
+
+def test_nothing_is_held_after_everything_is_stopped_and_nothing_without_a_drug():
+    acts = manage([_ep("hepatitis", 4, onset=20.0), _ep("diarrhoea_colitis", 3, onset=40.0)], ICI)
+    assert [a["kind"] for a in acts if a["kind"] in ("hold", "discontinue")] == ["discontinue"]
+    assert manage([_ep("fatigue", 3)], frozenset()) == []
+
+
+def test_neutropenia_delays_only_chemotherapy():
+    # a cycle waits for neutrophil recovery (carboplatin label); the checkpoint antibody continues
+    acts = manage([_ep("neutropenia", 3)], frozenset({"cytotoxic", "anti-PD-1"}))
+    assert _kinds(acts) == [("hold", "cytotoxic", None)]
+
+
+def test_simulated_combination_arm_applies_the_rules():
+    res = simulated("nivolumab+ipilimumab")
+    ep, act = res.episodes, res.actions
+    stop_all = res.discontinuation_day()
+    # every grade 3 colitis (before everything is stopped) starts a hold and a high-dose course at its onset
+    g3 = ep[(ep["term"] == "diarrhoea_colitis") & (ep["grade"] == 3)]
+    assert len(g3) > 100
+    for p, on in zip(g3["patient"], g3["onset_day"], strict=True):
+        mine = act[(act["patient"] == p) & (act["start"] == on)]
+        assert ((mine["kind"] == "steroid") & (mine["level"] == "high")).any()
+        if not on >= stop_all[p]:
+            assert (mine["kind"] == "hold").any()
+    # every grade 4 non-endocrine event discontinues everything by its onset
+    g4 = ep[(ep["grade"] == 4) & (ep["term"] != "hypothyroidism")]
+    assert len(g4) > 10
+    assert (stop_all[g4["patient"].to_numpy()] <= g4["onset_day"].to_numpy()).all()
+    # CheckMate 067 combination: discontinuation for irAEs 36 % (CMAJ table, V); the model's rules stop
+    # everything or anti-CTLA-4 in fewer patients (grade 4 and selected grade 3 only): reported, bounded
+    stopped = act[act["kind"] == "discontinue"]["patient"].nunique() / res.n_patients
+    assert 0.15 <= stopped <= 0.40
+
+
+def test_management_off_gives_no_actions_and_damping_follows_steroids():
+    out = arm("nivolumab+ipilimumab", 400)
+    off = simulate_toxicity(out, T, seed=6, management=False)
+    assert off.actions.empty
+    assert np.all(off.immune_damping() == 1.0)
+    on = simulate_toxicity(out, T, seed=6)
+    damp = on.immune_damping()
+    ster = on.actions[on.actions["kind"] == "steroid"].iloc[0]
+    inside = (T >= ster["start"]) & (T < ster["stop"])
+    assert np.all(damp[ster["patient"], inside] <= STEROIDS[ster["level"]].value[1])
+    assert on.intervals("steroid", int(ster["patient"]))
