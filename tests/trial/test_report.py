@@ -41,6 +41,7 @@ TINY = {
     ],
     "scans": {"every_weeks": 6},
     "follow_up": {"months": 6},
+    "toxicity": {"enabled": False},  # the AE section is checked on the hand-built result below
 }
 
 

@@ -102,6 +102,11 @@ def test_patient_table_has_the_columns_the_issue_lists(small):
     # covariates travel with the patient
     assert {"age_years", "sex", "pdl1", "tmb", "tumour_burden_mm"} <= set(p.columns)
     assert np.allclose(p["pdl1"], 0.6)
+    # side effects: worst grade per term (0 = none), dose holds and discontinuation
+    assert {"ae_fatigue_grade", "ae_diarrhoea_colitis_grade", "ae_crs_grade", "discontinued"} <= set(p.columns)
+    assert p.filter(like="_grade").isin(range(6)).all().all()
+    control = p[p["arm"] == "control"]
+    assert (control["ae_crs_grade"] == 0).all() and not control["discontinued"].any()  # no drug, no CRS
     # PFS never exceeds OS; follow-up is one year
     assert (p["pfs_days"] <= p["os_days"] + 1e-9).all()
     assert p["os_days"].max() <= 365.25 + 1e-6

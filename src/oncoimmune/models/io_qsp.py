@@ -111,7 +111,9 @@ compartments are not carried into the slots (documented simplification; the stan
 keep them).
 
 Outputs for the side-effect layer are computed by :func:`outputs` (receptor occupancies, cytokine
-concentrations, CAR-T expansion, cytotoxic exposure and an immune-activation index).
+concentrations, CAR-T expansion, cytotoxic exposure and an immune-activation index). Three
+accumulator states (``X_chemo``, ``X_IL2``, ``X_IFN``) integrate the drives of the drugs cleared
+within hours, so that their cumulative exposure is exact whatever the output grid.
 
 Limits
 ------
@@ -184,6 +186,9 @@ def rhs(y, p, dy):
         tk2_0,
         tk2_1,
         tk2_2,
+        X_chemo,  # noqa: RUF059 (accumulators: read by outputs only)
+        X_IL2,  # noqa: RUF059
+        X_IFN,  # noqa: RUF059
     ) = y
     (
         kg,
@@ -418,6 +423,11 @@ def rhs(y, p, dy):
     dy[31] = -ka_tk2 * tk2_0
     dy[32] = F_tk2 * ka_tk2 * tk2_0 - CL_tk2 * k2 - Q_tk2 * k2 + Q_tk2 * tk2_2 / V2_tk2
     dy[33] = Q_tk2 * k2 - Q_tk2 * tk2_2 / V2_tk2
+
+    # -- exposure accumulators (for the side-effect layer: short-lived drugs escape coarse output grids)
+    dy[34] = chemo_L
+    dy[35] = il2_E
+    dy[36] = e_IFN
 
 
 CELLS_PER_CM3 = 1e9
@@ -1136,6 +1146,9 @@ STATES = (
     State("tk2_0", "mg", "targeted slot 2, oral depot", log=False),
     State("tk2_1", "mg", "targeted slot 2, central", log=False),
     State("tk2_2", "mg", "targeted slot 2, peripheral", log=False),
+    State("X_chemo", "day", "cumulative cytotoxic lymphocyte kill, integral of E_chemo^L dt (driver-days)", log=False),
+    State("X_IL2", "day", "cumulative IL-2 effector drive, integral of c/(c + EC50_IL2_E) dt (driver-days)", log=False),
+    State("X_IFN", "day", "cumulative IFN-alpha drive, integral of c/(c + EC50_IFN) dt (driver-days)", log=False),
 )
 
 _PNAMES = tuple(p.name for p in PARAMETERS)
@@ -1203,7 +1216,9 @@ def outputs(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
         (0–1); ``pd1_suppression`` (:math:`H_{PD1}`); plasma concentrations ``conc_*`` (antibodies
         and small molecules mg/L, ``conc_IL2_nM``, ``conc_IFN_IU_per_mL``); ``cytotoxic_kill_lymphocytes``
         (1/day); ``targeted_effect`` (0–1); ``car_t_total`` (cells) and ``car_t_per_uL`` (blood
-        equivalent); and ``immune_activation``, a
+        equivalent); the exact cumulative drives ``cumulative_cytotoxic``, ``cumulative_IL-2`` and
+        ``cumulative_IFN-alpha`` (driver-days, from accumulator states, so that drugs cleared within
+        hours are not missed by a coarse output grid); and ``immune_activation``, a
         dimensionless index in [0, 1) combining checkpoint blockade, IL-2 and IFN-α drive and CAR-T
         expansion: :math:`1 - (1 - B_{PD})(1 - O_{CTLA4})(1 - H^{E}_{IL2})(1 - E_{IFN})(1 - E_{CAR}/(E_{CAR} + 10^9))`
         with :math:`B_{PD} = 1 - (1 - O_{PD1})(1 - O_{PDL1})` (the 10⁹-cell scale is U). It is the
@@ -1244,6 +1259,9 @@ def outputs(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
         out[f"conc_{slot}"] = c
         keep = keep * (1.0 - P[f"Imax_{slot}"] * c / (P[f"IC50_{slot}"] + c))
     out["targeted_effect"] = 1.0 - keep
+    out["cumulative_cytotoxic"] = S["X_chemo"]
+    out["cumulative_IL-2"] = S["X_IL2"]
+    out["cumulative_IFN-alpha"] = S["X_IFN"]
     out["car_t_total"] = S["CAR_E"] + S["CAR_M"] + S["CAR_X"]
     out["car_t_per_uL"] = out["car_t_total"] / P["kappa_CAR"]
     il2_e = c_il2 / (c_il2 + P["EC50_IL2_E"])

@@ -48,6 +48,20 @@ CHUNK_PATIENTS = 1000
 """Patients integrated per engine call (memory stays bounded whatever the trial size)."""
 
 _OUTPUT_KEYS = ("sld_mm", "tumour_cells")
+_TOXICITY_KEYS = (
+    "occupancy_PD1",
+    "occupancy_PDL1",
+    "conc_CTLA4",
+    "conc_IL2_nM",
+    "conc_IFN_IU_per_mL",
+    "cytotoxic_kill_lymphocytes",
+    "targeted_effect",
+    "car_t_per_uL",
+    "cumulative_cytotoxic",
+    "cumulative_IL-2",
+    "cumulative_IFN-alpha",
+)
+"""Model outputs the side-effect layer reads (oncoimmune.toxicity)."""
 
 
 @dataclass(frozen=True)
@@ -156,8 +170,9 @@ class _ArmRun:
         from oncoimmune.treatments._doses import Regimen
         from oncoimmune.treatments._plan import simulate_treatment
 
+        keys = self.keys
         if not self.outs:
-            self.outs = {key: np.full((self.idx.size, self.grid.size), np.nan) for key in _OUTPUT_KEYS}
+            self.outs = {key: np.full((self.idx.size, self.grid.size), np.nan) for key in keys}
             self.status = np.zeros(self.idx.size, dtype=np.int8)
         regimen = Regimen(()) if self.arm.untreated else Regimen.parse(self.arm.regimen)
         self.total += rows.size
@@ -172,12 +187,31 @@ class _ArmRun:
                 dose_until=stop_days[chunk],
             )
             out = res.outputs()
-            for key in _OUTPUT_KEYS:
+            for key in keys:
                 self.outs[key][chunk] = out[key]
             self.status[chunk] = res.result.status
             self.done += chunk.size
             if self.progress is not None:
                 self.progress(self.arm.name, self.done, self.total)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return _OUTPUT_KEYS + (_TOXICITY_KEYS if self.spec.toxicity.enabled else ())
+
+    def toxicity(self, regimen_classes: tuple[str, ...]) -> Any:
+        """Side effects of the current trajectories (oncoimmune.toxicity), with management if the spec asks."""
+        from oncoimmune.toxicity import simulate_toxicity
+
+        bad = self.status != 0
+        outs = {k: np.where(bad[:, None], 0.0, self.outs[k]) for k in _TOXICITY_KEYS}
+        return simulate_toxicity(
+            outs,
+            self.grid,
+            seed=self.spec.seed,
+            drug_classes=list(regimen_classes),
+            management=self.spec.toxicity.management,
+            patient_ids=self.idx,
+        )
 
     def read(self) -> tuple[np.ndarray, Any, Any]:
         """Failed patients, death draws and the response reading of the current trajectories."""
@@ -210,6 +244,25 @@ class _ArmRun:
         return bad, deaths, resp
 
 
+def _toxicity_columns(tox: Any) -> pd.DataFrame:
+    """Per-patient side-effect columns: worst CTCAE/ASTCT grade per term (``ae_<term>_grade``, 0 = none),
+    first onset day, dose holds (count and days), corticosteroid days and discontinuation."""
+    from oncoimmune.toxicity import ALL_TERMS
+
+    t = tox.patients_table()
+    cols = {f"ae_{term}_grade": t[f"worst_grade_{term}"].to_numpy(int) for term in ALL_TERMS}
+    cols.update({f"ae_{term}_onset_day": t[f"onset_day_{term}"].to_numpy(float) for term in ALL_TERMS})
+    hold_days = np.zeros(tox.n_patients)
+    for i in range(tox.n_patients):
+        hold_days[i] = sum(b - a for a, b in tox.intervals("hold", i))
+    cols["n_dose_holds"] = t["n_holds"].to_numpy(int)
+    cols["dose_hold_days"] = hold_days
+    cols["steroid_days"] = t["steroid_days"].to_numpy(float)
+    cols["discontinued"] = np.isfinite(t["discontinuation_day"].to_numpy(float))
+    cols["discontinuation_day"] = t["discontinuation_day"].to_numpy(float)
+    return pd.DataFrame(cols)
+
+
 def run_trial(
     spec: TrialSpec,
     *,
@@ -230,6 +283,7 @@ def run_trial(
     from oncoimmune.models._base import get_model
     from oncoimmune.population import sample_population, to_covariates
     from oncoimmune.solve._status import Status
+    from oncoimmune.toxicity import drug_classes_of
     from oncoimmune.trial._recist import ResponseCriteria
     from oncoimmune.trial._survival import (
         DeathModel,
@@ -288,15 +342,27 @@ def run_trial(
         stop = np.full(idx.size, min(max_days, horizon))
         run.simulate(stop, np.arange(idx.size))
         failed, deaths, resp = run.read()
-        if spec.treatment.stop_at_progression and not arm.untreated:
-            # Second pass: dosing stops at progression. The trajectory up to that day is unchanged,
-            # so the response reading is too; survival after progression reflects the stopped drug.
-            prog = np.where(np.isfinite(resp.progression_day), resp.progression_day, np.inf)
-            again = np.flatnonzero((prog < stop) & ~failed)
+        classes = () if arm.untreated else drug_classes_of(arm.regimen)
+        tox = run.toxicity(classes) if spec.toxicity.enabled else None
+        if not arm.untreated:
+            # Second pass: dosing stops at progression (when the spec says so) and at a permanent
+            # discontinuation for toxicity. The trajectory up to that day is unchanged, so the
+            # response reading and the earlier adverse events are too; what follows reflects the
+            # stopped drug.
+            new_stop = stop.copy()
+            if spec.treatment.stop_at_progression:
+                new_stop = np.minimum(
+                    new_stop, np.where(np.isfinite(resp.progression_day), resp.progression_day, np.inf)
+                )
+            if tox is not None:
+                disc = tox.discontinuation_day()
+                new_stop = np.minimum(new_stop, np.where(np.isfinite(disc), disc, np.inf))
+            again = np.flatnonzero((new_stop < stop) & ~failed)
             if again.size:
-                stop = np.minimum(stop, prog)
+                stop = new_stop
                 run.simulate(stop, again)
                 failed, deaths, resp = run.read()
+                tox = run.toxicity(classes) if spec.toxicity.enabled else None
         outs, status = run.outs, run.status
         ends = survival_endpoints(
             progression_day=resp.progression_day,
@@ -323,6 +389,8 @@ def run_trial(
         table["cancer_death"] = ends.cancer_death
         table["solver_status"] = [Status(int(s)).name.lower() for s in status]
         table["treatment_stop_day"] = np.where(arm.untreated, np.nan, stop)
+        if tox is not None:
+            table = pd.concat([table, _toxicity_columns(tox)], axis=1)
         rows.append(table)
         rates = resp.rates()
         arm_summary[arm.name] = {
@@ -333,6 +401,8 @@ def run_trial(
             "dcr": rates["dcr"],
             "failed_simulations": int(failed.sum()),
         }
+        if tox is not None:
+            arm_summary[arm.name].update(tox.summary())
         trajectories[arm.name] = {"t": grid, "sld_mm": outs["sld_mm"], "best_percent_change": resp.best_percent_change}
 
     s_pfs = summarise_survival(pfs)
@@ -367,7 +437,8 @@ def run_trial(
                 "Research and education software: a virtual trial is not evidence about real patients.",
                 "Dosing stops at RECIST progression when treatment.stop_at_progression is true (default), and after "
                 "treatment.max_months if given.",
-                "Side effects are not simulated in this version of the runner.",
+                "Side effects (oncoimmune.toxicity): permanent discontinuation stops dosing; dose holds and the "
+                "damping of immune activity by corticosteroids are recorded but not yet fed back into the model.",
             ],
         },
     }
