@@ -1374,7 +1374,8 @@ def verdict(rows: list[Row]) -> tuple[bool, list[str]]:
         all_met &= met
         lines.append(
             f"libRoadRunner rtol {_tol(rr.rtol)} ({rr.failures}/{rr.n_failure_check} failed, error median "
-            f"{_fmt_err(rr.acc_median)}, p95 {_fmt_err(rr.acc_p95)}) vs oncoimmune rtol {_tol(best.rtol)} (0 failed, "
+            f"{_fmt_err(rr.acc_median)}, p95 {_fmt_err(rr.acc_p95)}) vs oncoimmune {METHOD_LABEL[best.method]} "
+            f"rtol {_tol(best.rtol)} (0 failed, "
             f"{_fmt_err(best.acc_median)}, {_fmt_err(best.acc_p95)}): **{ratio:.1f}×** — bar "
             f"{'met' if met else '**not met**'}."
         )
