@@ -114,6 +114,19 @@ def _finite(v: float) -> float:
     return v
 
 
+def _registered_variant(model: str, variant: str) -> Any:
+    """The registered model ``model``, checking that it has the variant ``variant`` (pydantic-style errors)."""
+    from oncoimmune.models._base import registry
+
+    models = registry()
+    if model not in models:
+        raise ValueError(f"model must be one of {sorted(models)}, got {model!r}")
+    m = models[model]
+    if variant not in m.variants:
+        raise ValueError(f"variant must be one of {sorted(m.variants)}, got {variant!r}")
+    return m
+
+
 class Quantity(_Frozen):
     """A number with its unit, source and pharmacology.md flag.
 
@@ -217,14 +230,7 @@ class PKSpec(_Frozen):
 
     @model_validator(mode="after")
     def _known(self) -> PKSpec:
-        from oncoimmune.models._base import registry
-
-        models = registry()
-        if self.model not in models:
-            raise ValueError(f"model must be one of {sorted(models)}, got {self.model!r}")
-        m = models[self.model]
-        if self.variant not in m.variants:
-            raise ValueError(f"variant must be one of {sorted(m.variants)}, got {self.variant!r}")
+        m = _registered_variant(self.model, self.variant)
         for eff in self.covariates:
             if eff.parameter not in m.parameter_names:
                 raise ValueError(f"covariate effect on unknown parameter {eff.parameter!r} of {self.model}")
@@ -270,14 +276,7 @@ class CellularKineticsSpec(_Frozen):
 
     @model_validator(mode="after")
     def _known(self) -> CellularKineticsSpec:
-        from oncoimmune.models._base import registry
-
-        models = registry()
-        if self.model not in models:
-            raise ValueError(f"model must be one of {sorted(models)}, got {self.model!r}")
-        m = models[self.model]
-        if self.variant not in m.variants:
-            raise ValueError(f"variant must be one of {sorted(m.variants)}, got {self.variant!r}")
+        m = _registered_variant(self.model, self.variant)
         for name in self.observed:
             if name not in m.state_names:
                 raise ValueError(f"observed must be states of {self.model} {list(m.state_names)}, got {name!r}")
