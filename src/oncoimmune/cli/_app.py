@@ -935,6 +935,77 @@ def trial_command(
     sys.stderr.write(f"trial {spec.name!r}: {spec.patients} patients -> {out} (report: {report})\n")
 
 
+@app.command("predict")
+@user_errors
+def predict_command(
+    profile_path: Annotated[
+        Path, typer.Argument(metavar="PROFILE.yaml", help="tumour_type plus what is known of the patient.")
+    ],
+    therapies: Annotated[
+        list[str] | None,
+        typer.Option("--therapies", metavar="NAME", help="Therapy options (repeatable); default: the tumour type's."),
+    ] = None,
+    samples: Annotated[str, typer.Option("--samples", metavar="N", help="Virtual patients per option.")] = "100",
+    seed: Annotated[str, typer.Option("--seed", metavar="S", help="Seed.")] = "0",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout instead of a table.")] = False,
+) -> None:
+    """For one patient profile, sample the uncertainty around it and compare therapy options.
+
+    Reports, per option, the probability of objective response, of grade >= 3 side effects, of
+    fatigue, joint pain and digestive troubles, and the median PFS, each with a 95 % interval.
+    Research and education only: not a prediction for a real person and never a treatment
+    recommendation; decisions belong with the patient and their doctor.
+    """
+    from rich.table import Table
+
+    from oncoimmune.cli import _parse
+    from oncoimmune.trial._predict import DISCLAIMER_TEXT, predict, read_profile
+
+    n = _parse.parse_number("--samples", samples)
+    if n != int(n) or n < 1:
+        raise ValidationError("--samples", "be an integer >= 1", samples)
+    s = _parse.parse_number("--seed", seed)
+    if s != int(s) or s < 0:
+        raise ValidationError("--seed", "be an integer >= 0", seed)
+    profile = read_profile(profile_path)
+    result = predict(profile, therapies=therapies or None, samples=int(n), seed=int(s))
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        return
+
+    def pct(d: dict[str, Any]) -> str:
+        lo, hi = d["ci95"]
+        return f"{100 * d['p']:.0f} % ({100 * lo:.0f}–{100 * hi:.0f})"
+
+    def months(m: Any, ci: Any) -> str:
+        one = "not reached" if m is None or not math.isfinite(m) else f"{m:.1f}"
+        lo, hi = ci
+        fmt = lambda x: "NR" if x is None or not math.isfinite(x) else f"{x:.1f}"  # noqa: E731
+        return f"{one} ({fmt(lo)}–{fmt(hi)})"
+
+    known = ", ".join(f"{k}={v}" for k, v in profile.items())
+    table = Table(title=f"{known}: {int(n)} virtual patients per option", title_justify="left")
+    for col in ("option", "response", "grade >= 3 AE", "fatigue", "joint pain", "digestive", "median PFS (months)"):
+        table.add_column(col)
+    for name, o in result.options.items():
+        table.add_row(
+            name,
+            pct(o["objective_response"]),
+            pct(o["grade3plus_adverse_event"]),
+            pct(o["fatigue"]),
+            pct(o["joint_pain"]),
+            pct(o["digestive_troubles"]),
+            months(o["median_pfs_months"], o["median_pfs_ci95_months"]),
+        )
+    console = _console()
+    console.print(table)
+    console.print(
+        "[dim]95 % intervals over virtual patients compatible with the profile; the model is not yet "
+        "calibrated to published trials.[/dim]"
+    )
+    console.print(f"[bold]{DISCLAIMER_TEXT}[/bold]")
+
+
 def _trial_table(result: Any) -> Any:
     from rich.table import Table
 

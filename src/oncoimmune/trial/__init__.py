@@ -22,6 +22,7 @@ whatever the chunking. Outputs are for research and education; decisions about a
 belong with the patient's doctor.
 """
 
+from oncoimmune.trial._predict import DEFAULT_THERAPIES, Prediction, predict, read_profile
 from oncoimmune.trial._recist import (
     CRITERIA,
     MeasurementNoise,
@@ -60,6 +61,7 @@ __all__ = [
     "CRITERIA",
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
+    "DEFAULT_THERAPIES",
     "US_LIFE_TABLE_2022",
     "ArmSpec",
     "DeathModel",
@@ -69,6 +71,7 @@ __all__ = [
     "LifeTable",
     "LogRankResult",
     "MeasurementNoise",
+    "Prediction",
     "ResponseAssessment",
     "ResponseCriteria",
     "ScanSchedule",
@@ -85,6 +88,8 @@ __all__ = [
     "load_trial_spec",
     "logrank_test",
     "patient_generators",
+    "predict",
+    "read_profile",
     "run_trial",
     "summarise_survival",
     "survival_endpoints",
