@@ -47,7 +47,17 @@ def test_simulate_with_regimen_text_and_patient_equals_the_api(run_cli, tmp_path
 def test_simulate_treatment_plot_is_written(run_cli, tmp_path):
     png = tmp_path / "pembro.png"
     res = run_cli(
-        "simulate", "io_qsp", "--regimen", PEMBRO, "--patient", PATIENT, "--t-end", "42", "--plot", png, "--out",
+        "simulate",
+        "io_qsp",
+        "--regimen",
+        PEMBRO,
+        "--patient",
+        PATIENT,
+        "--t-end",
+        "42",
+        "--plot",
+        png,
+        "--out",
         tmp_path / "t.csv",
     )
     assert res.exit_code == 0, res.output
@@ -57,8 +67,19 @@ def test_simulate_treatment_plot_is_written(run_cli, tmp_path):
 def test_compare_tabulates_each_regimen_and_draws_them(run_cli, tmp_path):
     png, csv = tmp_path / "cmp.png", tmp_path / "cmp.csv"
     res = run_cli(
-        "compare", "--patient", PATIENT, "--t-end", "182", "--plot", png, "--out", csv,
-        "--regimens", "none", PEMBRO, "docetaxel 75 mg/m2 q3w x4",
+        "compare",
+        "--patient",
+        PATIENT,
+        "--t-end",
+        "182",
+        "--plot",
+        png,
+        "--out",
+        csv,
+        "--regimens",
+        "none",
+        PEMBRO,
+        "docetaxel 75 mg/m2 q3w x4",
     )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(csv)

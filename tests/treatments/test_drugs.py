@@ -100,7 +100,9 @@ def test_covariate_effects_use_the_published_exponents():
 
 
 def test_unknown_drug_lists_the_known_ones():
-    with pytest.raises(UnknownNameError, match=r"'drug' parameter must be one of \[aldesleukin, atezolizumab, .*nivolumab"):
+    with pytest.raises(
+        UnknownNameError, match=r"'drug' parameter must be one of \[aldesleukin, atezolizumab, .*nivolumab"
+    ):
         get_drug("nivolumabb")
 
 
