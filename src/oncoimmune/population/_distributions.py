@@ -48,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -232,7 +233,7 @@ class _File(_Frozen):
 # -- marginals ------------------------------------------------------------------------------
 
 
-class Continuous:
+class Continuous(ABC):
     """A continuous marginal given by its latent-score transform (see the module docstring).
 
     Subclasses define the untruncated map ``_from_w(w)`` from a standard-normal score to the
@@ -243,14 +244,14 @@ class Continuous:
     lower: float
     upper: float
 
-    def _from_w(self, w: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _from_w(self, w: np.ndarray) -> np.ndarray: ...
 
-    def _to_w(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _to_w(self, x: np.ndarray) -> np.ndarray: ...
 
-    def _dlogw(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _dlogw(self, x: np.ndarray) -> np.ndarray: ...
 
     def _bounds(self) -> tuple[float, float]:
         lo = float(ndtr(self._to_w(np.asarray(self.lower, dtype=float))))
