@@ -172,6 +172,14 @@ def _finish(fig: Any, title: str) -> bytes:
     return buf.getvalue()
 
 
+def _finish_panels(fig: Any, axes: Any, n_used: int, title: str) -> bytes:
+    """Hide the unused panels of a per-arm grid, lay it out and render it (:func:`_finish`)."""
+    for ax in axes[n_used:]:
+        ax.set_visible(False)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.94))
+    return _finish(fig, title)
+
+
 def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
     cols = max(1, min(max_cols, n))
     return -(-n // cols), cols
@@ -240,10 +248,7 @@ def _waterfall(result: Any) -> ReportFigure:
             else ""
         )
         notes.append(f"{arm}: {drawn}{int((~ok).sum())} not evaluable, {cut} cut at +{WATERFALL_CAP:g} %")
-    for ax in axes[len(arms) :]:
-        ax.set_visible(False)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.94))
-    png = _finish(fig, "Best change in the sum of target-lesion diameters")
+    png = _finish_panels(fig, axes, len(arms), "Best change in the sum of target-lesion diameters")
     caption = (
         "Waterfall plot: one bar per patient, the best (lowest) percent change of the sum of "
         "target-lesion diameters from baseline, coloured by best overall response. Dashed lines: "
@@ -296,10 +301,7 @@ def _spider(result: Any) -> ReportFigure:
         ax.grid(True, alpha=0.3)
         _legend_for_responses(ax, sorted(present))
         notes.append(f"{arm}: {idx.size} of {n} patients drawn")
-    for ax in axes[len(arms) :]:
-        ax.set_visible(False)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.94))
-    png = _finish(fig, "Change in the sum of target-lesion diameters over time")
+    png = _finish_panels(fig, axes, len(arms), "Change in the sum of target-lesion diameters over time")
     caption = (
         "Spider plot: percent change from baseline of the simulated sum of target-lesion diameters "
         "(the model's continuous trajectory, not only the scan days), one line per patient, coloured by "
