@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from oncoimmune.cli._demo import DEMO_PATIENT
 from oncoimmune.models import get_model
 from oncoimmune.plot import DISCLAIMER
 from oncoimmune.treatments import Covariates, Regimen, TreatmentResult, get_drug, simulate_treatment
@@ -49,18 +50,9 @@ TKI_DAY_28 = tuple(28.0 + k / 96.0 for k in range(97))
 """Output grid every 15 minutes over day 28, to show the daily swing of targeted-therapy exposure."""
 FIGURE_DIR = Path("figures") / "mechanisms"
 
-PATIENT = dict(
-    weight_kg=70.0,
-    height_cm=175.0,
-    age_years=60.0,
-    sex="male",
-    serum_creatinine=1.0,
-    pdl1=0.6,
-    tmb=12.0,
-    tumour_burden_mm=74.0,
-    n_lesions=2,
-)
-"""The patient of tests/reference/test_io_qsp_mechanisms.py (NSCLC pooled median burden, population.md §1.7)."""
+PATIENT = dict(DEMO_PATIENT)
+"""The demo's patient, also the one of tests/reference/test_io_qsp_mechanisms.py (NSCLC pooled median burden,
+population.md §1.7)."""
 
 NK_DEPLETED = (("N_ss", 1e-3),)
 """Parameter override giving a patient without NK cells (blood NK 0.001 cells/uL)."""
