@@ -936,12 +936,20 @@ def adcc() -> Section:
     d = 56
     rows = (
         Row(
+            f"viable cancer cells at day {d}",
+            rtx.at("tumour_cells", d),
+            "untreated",
+            none.at("tumour_cells", d),
+            "ratio < 0.343 (a -30 % SLD in volume)",
+            _ratio_lt(0.343),
+        ),
+        Row(
             f"SLD at day {d} (mm)",
             rtx.at("sld_mm", d),
             "untreated",
             none.at("sld_mm", d),
-            "ratio < 0.7",
-            _ratio_lt(0.7),
+            "ratio < 0.8",
+            _ratio_lt(0.8),
         ),
         Row(
             f"SLD at day {d} (mm), NK-depleted",

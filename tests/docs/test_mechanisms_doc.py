@@ -232,7 +232,8 @@ EXPECTED: dict[tuple[str, str, str], Callable[[dict[str, str]], bool]] = {
     ("targeted_therapy", "resistant fraction Cr/(Cs + Cr) at day 0", "-"): value_below(0.01),
     ("targeted_therapy", "resistant fraction Cr/(Cs + Cr) at day 728", "-"): value_above(0.9),
     # test_adcc_needs_nk_cells_and_target_antigen
-    ("adcc", "SLD at day 56 (mm)", "untreated"): ratio_below(0.7),
+    ("adcc", "viable cancer cells at day 56", "untreated"): ratio_below(0.343),
+    ("adcc", "SLD at day 56 (mm)", "untreated"): ratio_below(0.8),
     ("adcc", "SLD at day 56 (mm), NK-depleted", "untreated, NK-depleted"): ratio_one(1e-3),
     ("adcc", "SLD at day 56 (mm), antigen-negative tumour", "untreated"): ratio_one(1e-5),
     # test_ivig_lowers_therapeutic_antibody_exposure_through_fcrn

@@ -39,11 +39,12 @@ def test_io_qsp_patient_reads_the_columns_as_documented():
     for c, row in zip(to_covariates(f), f.itertuples(index=False), strict=True):
         params, init, assumed = io_qsp.patient(c)
         assert params["pdl1"] == row.pdl1
-        assert params["kg"] == row.growth_rate
+        # growth_rate is the untreated net growth; kg adds back this patient's untreated immune kill
+        assert params["kg"] > row.growth_rate
         assert params["tmb"] == row.tmb
         assert params["a_CAR"] == row.car_antigen
         assert params["n_lesions"] == row.n_lesions
-        cells = init["Cs"] + init["Cr"]
+        cells = init["Cs"] + init["Cr"] + init["Ce"] + init["D"]  # viable and non-viable: what imaging measures
         # n_lesions equal spheres whose diameters sum to the SLD, at 1e9 cells/cm3 (population.md §3.3)
         d_cm = row.tumour_burden_mm / 10.0 / row.n_lesions
         assert cells == pytest.approx(row.n_lesions * math.pi / 6.0 * d_cm**3 * 1e9, rel=1e-12)

@@ -105,8 +105,8 @@ def test_other_derived_numbers():
     assert _num("rcc", "ecog", "P(0)").value == pytest.approx((323 * 0.796 + 328 * 0.735) / 651, abs=5e-4)
     assert _num("nsclc", "weight_kg", "sigma_ln").value == pytest.approx(math.sqrt(math.log(1 + 0.2**2)), abs=5e-4)
     assert _num("melanoma", "growth_rate", "median").value == pytest.approx(
-        0.007 * math.sqrt(80 * 200) / math.sqrt(40 * 70), rel=1e-3
-    )
+        math.log(2) / math.sqrt(40 * 70), rel=1e-3
+    )  # doubling time 40-70 days (clinical.md §6)
     assert _num("rcc", "growth_rate", "median").value == pytest.approx(0.007 * 0.0015 / 0.0016, rel=1e-3)
     d = describe("melanoma")
     slopes = d[d.distribution == "latent correlation"].set_index("covariate")

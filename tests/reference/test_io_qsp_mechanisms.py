@@ -13,6 +13,7 @@ summing to 74 mm (NSCLC pooled median, population.md §1.7), PD-L1 TPS 60 %, TMB
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -197,7 +198,11 @@ def test_targeted_therapy_slows_growth_then_resistance_emerges():
 
 def test_adcc_needs_nk_cells_and_target_antigen():
     rtx = "rituximab 375 mg/m2 q1w x4"
-    assert sld(rtx, 56) < 0.7 * sld("none", 56)
+    # ADCC kills: fewer viable cancer cells than a -30 % sum of diameters holds (volume ratio 0.343); the
+    # lesion shrinks less by day 56 because the killed mass is still being cleared (k_clear)
+    viable = run(rtx)[1]["tumour_cells"][0, 56] / run("none")[1]["tumour_cells"][0, 56]
+    assert viable < 0.343
+    assert sld(rtx, 56) < 0.8 * sld("none", 56)
     no_nk = run(rtx, params=(("N_ss", 1e-3),))[1]["sld_mm"][0, 56]
     untreated_no_nk = run("none", params=(("N_ss", 1e-3),))[1]["sld_mm"][0, 56]
     assert no_nk == pytest.approx(untreated_no_nk, rel=1e-3)
@@ -239,3 +244,79 @@ def test_model_declares_a_unit_and_source_for_every_parameter():
     m = get_model("io_qsp")
     for p in m.parameters:
         assert p.unit and p.source, p.name
+
+
+# -- the patient's balance, immune escape and the non-viable mass (issue 4) ------------------------
+
+# A patient under strong immune pressure, as the calibrated melanoma populations have: fast kill,
+# slow clearance of the killed mass, PD-L1 on infiltrating cells.
+STRONG = (("k_CT", 10.0), ("k_clear", 0.02), ("pdl1_tme", 0.1))
+T120 = tuple(float(t) for t in range(0, 121))
+
+
+def test_untreated_lesion_grows_at_the_patients_net_growth_rate_whatever_the_immune_pressure():
+    # growth_rate is the observed net growth (ln 2 / doubling time): io_qsp.baseline solves the
+    # intrinsic kg against this patient's immune kill, so the untreated lesion starts growing at that rate.
+    for params in ((), STRONG):
+        res, out = run("none", T120, params, growth_rate=0.01, pdl1=0.0)
+        lesion = out["lesion_cells"][0]
+        assert math.log(lesion[5] / lesion[0]) / 5.0 == pytest.approx(0.01, rel=0.02)
+        # the non-viable share starts at its quasi-steady value: it hardly moves in the first days
+        share = res["D"][0] / lesion
+        assert abs(share[5] - share[0]) < 0.005
+    weak = run("none", T120, (), growth_rate=0.01, pdl1=0.0)[1]["lesion_cells"][0]
+    strong = run("none", T120, STRONG, growth_rate=0.01, pdl1=0.0)[1]["lesion_cells"][0]
+    # weak immune pressure: the rate holds for a month; strong pressure: the kill per cancer cell falls
+    # as the tumour outgrows its effector T cells, and the untreated tumour accelerates (escape)
+    assert weak[30] / weak[0] == pytest.approx(math.exp(0.3), rel=0.03)
+    assert strong[30] / strong[0] > 1.2 * math.exp(0.3)
+
+
+def test_pd1_blockade_acts_through_pdl1_on_infiltrating_cells_at_tumour_pdl1_zero():
+    treated = run("nivolumab 3 mg/kg q2w", T120, STRONG, pdl1=0.0, growth_rate=0.01)[1]["sld_mm"][0]
+    untreated = run("none", T120, STRONG, pdl1=0.0, growth_rate=0.01)[1]["sld_mm"][0]
+    assert treated[84] < 0.7 * untreated[84]
+    no_tme = tuple((k, 0.0 if k == "pdl1_tme" else v) for k, v in STRONG)
+    treated0 = run("nivolumab 3 mg/kg q2w", T120, no_tme, pdl1=0.0, growth_rate=0.01)[1]["sld_mm"][0]
+    untreated0 = run("none", T120, no_tme, pdl1=0.0, growth_rate=0.01)[1]["sld_mm"][0]
+    np.testing.assert_allclose(treated0, untreated0, rtol=1e-6)
+
+
+def test_cells_that_escape_t_cell_recognition_ignore_checkpoint_blockade():
+    escape_all = (*STRONG, ("f_e0", 1.0), ("f_r0", 0.0))
+    treated = run("nivolumab 3 mg/kg q2w", T120, escape_all, growth_rate=0.01)[1]["sld_mm"][0]
+    untreated = run("none", T120, escape_all, growth_rate=0.01)[1]["sld_mm"][0]
+    np.testing.assert_allclose(treated, untreated, rtol=1e-6)
+
+
+def test_a_pre_existing_escape_clone_gives_response_then_relapse():
+    times = tuple(float(t) for t in range(0, 721, 7))
+    res, out = run("nivolumab 3 mg/kg q2w", times, (*STRONG, ("f_e0", 1e-4)), growth_rate=0.01)
+    viable = out["tumour_cells"][0]
+    nadir = int(np.argmin(viable))
+    assert viable[nadir] < 1e-2 * viable[0]  # the recognisable cells are cleared ...
+    assert viable[-1] > 100 * viable[nadir]  # ... and the escape clone regrows
+    assert res["Ce"][0, -1] > 0.99 * viable[-1]
+
+
+def test_killed_tumour_mass_clears_at_k_clear_so_lesions_shrink_slower_than_viable_cells():
+    fast = (("k_CT", 10.0), ("k_clear", 0.1), ("pdl1_tme", 0.1))
+    slow = (("k_CT", 10.0), ("k_clear", 0.01), ("pdl1_tme", 0.1))
+    _, o_fast = run("nivolumab 3 mg/kg q2w", T120, fast, growth_rate=0.01)
+    r_slow, o_slow = run("nivolumab 3 mg/kg q2w", T120, slow, growth_rate=0.01)
+    assert o_slow["tumour_cells"][0, 84] < 1e-2 * o_slow["tumour_cells"][0, 0]
+    assert o_slow["sld_mm"][0, 84] > o_fast["sld_mm"][0, 84] + 10.0
+    # once the viable cells are gone the remaining mass decays at k_clear
+    d = r_slow["D"][0]
+    assert math.log(d[110] / d[90]) / 20.0 == pytest.approx(-0.01, rel=0.05)
+
+
+def test_ctla4_exponent_scales_the_priming_that_ipilimumab_frees():
+    base = (("k_CT", 10.0), ("k_clear", 0.02))
+    te = {
+        nu: run("ipilimumab 3 mg/kg q3w x4", T120, (*base, ("nu_CTLA4", nu)), growth_rate=0.01)[0]["TE"][0, 42]
+        for nu in (0.0, 0.5, 1.0)
+    }
+    te_none = run("none", T120, base, growth_rate=0.01)[0]["TE"][0, 42]
+    assert te[0.0] < 1.3 * te_none  # no co-stimulation effect (only Treg depletion remains)
+    assert te[0.0] < te[0.5] < te[1.0]

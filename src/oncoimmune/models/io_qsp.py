@@ -18,12 +18,21 @@ where no source gives a value; these are the calibration targets of the virtual-
 
 Tumour
 ------
-With :math:`C = C_s + C_r` and logistic growth :math:`g = k_g (1 - C/K_C)`,
+With :math:`C = C_s + C_r + C_e` viable cancer cells and logistic growth :math:`g = k_g (1 - C/K_C)`,
 
 .. math::
 
     \dot C_s &= g C_s (1 - E_{TKI})(1 - E_{IFN}) (1 - \mu_r) - (\kappa + k_{apo} E_{TKI}) C_s \\
-    \dot C_r &= g C_r (1 - E_{IFN}) + \mu_r g C_s (1 - E_{TKI})(1 - E_{IFN}) - \kappa C_r
+    \dot C_r &= g C_r (1 - E_{IFN}) + \mu_r g C_s (1 - E_{TKI})(1 - E_{IFN}) - \kappa C_r \\
+    \dot C_e &= g C_e (1 - E_{TKI})(1 - E_{IFN}) - (\kappa - \kappa_T + k_{apo} E_{TKI}) C_e \\
+    \dot D &= (\kappa - d_C)(C_s + C_r) + (\kappa - d_C - \kappa_T)\, C_e + k_{apo} E_{TKI} (C_s + C_e) - k_{clear} D
+
+:math:`C_e` are cells that escape T-cell recognition (antigen-presentation or interferon-signalling
+loss, the acquired resistance of Zaretsky 2016), present before treatment as a fraction
+:math:`f_{e0}`; they are killed by NK cells, CAR-T cells and drugs only. :math:`D` is the killed,
+non-viable mass still in the lesions (the dead cells of the QSP-IO tumour volume), cleared at
+:math:`k_{clear}`: imaging measures :math:`C + D`, so lesions shrink as fast as the killed mass
+clears, and a residual mass without viable tumour reads as a partial response.
 
 where the per-cell kill :math:`\kappa = d_C + \kappa_T + \kappa_{CAR} + \kappa_{NK} + E^{T}_{chemo}`
 sums the T-cell kill (Popel form, suppressed by the PD-1 axis)
@@ -40,10 +49,11 @@ the tumour (:func:`initial_state`). Interferon-α is antiproliferative,
 PD-1 axis
 ---------
 PD-L1 expression (tumour proportion score, ``pdl1`` ∈ [0, 1]) engages PD-1 unless an antibody
-occupies either partner: :math:`x = p_{L1} (1 - O_{PD1})(1 - O_{PDL1}) / P_{50}`,
+occupies either partner: :math:`x = (p_{L1} + p_{TME}) (1 - O_{PD1})(1 - O_{PDL1}) / P_{50}`, where :math:`p_{TME}` is PD-L1 on
+infiltrating immune and myeloid cells, which the tumour proportion score does not count,
 :math:`H_{PD1} = x^{n}/(1 + x^{n})`. Receptor occupancy in the tumour is
 :math:`O = c_T/(c_T + K_D)` with :math:`c_T = \gamma_T\, (A_1/V_1)\, 1000/MW` nM. With
-``pdl1 = 0`` there is nothing to block, so checkpoint antibodies change nothing.
+``pdl1 = pdl1_tme = 0`` there is nothing to block, so checkpoint antibodies change nothing.
 
 Priming, effectors, Tregs
 -------------------------
@@ -54,7 +64,7 @@ Mature APCs follow Tsur et al.: :math:`\dot A = \alpha_A\, C/(C + b_A)\,(1 + a_{
 
     P = n_{ref} (t_{mb}/t_{ref})\, s_{naive}\, \frac{A + \eta_V m_V V}{A + \eta_V m_V V + K_{APC}}\,
         2^{N_{gen}}\, F_{CTLA4}\, \frac{L}{L_{ss}}, \qquad
-    F_{CTLA4} = \frac{1 - \phi (1 - O_{CTLA4})}{1 - \phi}
+    F_{CTLA4} = \left(\frac{1 - \phi (1 - O_{CTLA4})}{1 - \phi}\right)^{\nu}
 
 (clones ∝ TMB; naive supply per clone from thymic output over TCR diversity; burst of
 :math:`N_{gen}` divisions; CTLA-4 blockade lifts the CD28 co-stimulation that CTLA-4 competes for;
@@ -115,6 +125,14 @@ concentrations, CAR-T expansion, cytotoxic exposure and an immune-activation ind
 accumulator states (``X_chemo``, ``X_IL2``, ``X_IFN``) integrate the drives of the drugs cleared
 within hours, so that their cumulative exposure is exact whatever the output grid.
 
+Patients
+--------
+:func:`patient` maps covariates to parameters. The measured sum of diameters gives the lesion
+size (viable and non-viable at their untreated quasi-steady ratio) and the growth-rate covariate is
+the *net* growth of the untreated tumour: :func:`baseline` solves for the intrinsic :math:`k_g` that
+gives this net growth against the patient's own immune kill, so that every enrolled virtual patient
+is progressing before treatment, and a therapy is judged by how far it moves that balance.
+
 Limits
 ------
 Defaults give plausible human-scale dynamics, not a calibrated population: values flagged U are
@@ -129,6 +147,7 @@ import math
 
 import numpy as np
 
+from oncoimmune.errors import ValidationError
 from oncoimmune.models._base import DoseSlot, Model, Parameter, State
 from oncoimmune.models.pk_two_compartment import MODEL as _PK2
 
@@ -189,6 +208,8 @@ def rhs(y, p, dy):
         X_chemo,  # noqa: RUF059 (accumulators: read by outputs only)
         X_IL2,  # noqa: RUF059
         X_IFN,  # noqa: RUF059
+        Ce,
+        D,
     ) = y
     (
         kg,
@@ -324,6 +345,10 @@ def rhs(y, p, dy):
         n_lesions,  # noqa: RUF059 (read by outputs only)
         f_r0,  # noqa: RUF059 (read by initial_state only)
         cells_per_cm3,  # noqa: RUF059 (read by outputs only)
+        pdl1_tme,
+        nu_CTLA4,
+        k_clear,
+        f_e0,  # noqa: RUF059 (read by initial_state only)
     ) = p
 
     # -- exposures ------------------------------------------------------------------------
@@ -351,23 +376,26 @@ def rhs(y, p, dy):
     e_TKI = 1.0 - (1.0 - Imax_tk1 * k1 / (IC50_tk1 + k1)) * (1.0 - Imax_tk2 * k2 / (IC50_tk2 + k2))
 
     # -- tumour ---------------------------------------------------------------------------
-    C = Cs + Cr
+    C = Cs + Cr + Ce
     g = kg * (1.0 - C / K_C)
-    x = (pdl1 * (1.0 - o_PD1) * (1.0 - o_PDL1) / P50_PD1) ** n_PD1
+    x = ((pdl1 + pdl1_tme) * (1.0 - o_PD1) * (1.0 - o_PDL1) / P50_PD1) ** n_PD1
     H_PD1 = x / (1.0 + x)
     kill_T = k_CT * TE / (K_TC * C + TE + K_TR * R + 1.0) * (1.0 - H_PD1)
     kill_CAR = k_CAR * a_CAR * CAR_E / (K_CAR * C + CAR_E + 1.0)
     kill_NK = (k_NK + k_ADCC * a_mAb * o_mAb * K_ADCC / (K_ADCC + C)) * N / N_ref
-    kill = d_C + kill_T + kill_CAR + kill_NK + chemo_T
-    grow_s = g * Cs * (1.0 - e_TKI) * (1.0 - I_IFN * e_IFN)
-    dy[0] = grow_s * (1.0 - mu_r) - (kill + k_apo * e_TKI) * Cs
-    dy[1] = g * Cr * (1.0 - I_IFN * e_IFN) + mu_r * grow_s - kill * Cr
+    kill_x = kill_CAR + kill_NK + chemo_T  # kill that does not need T-cell recognition
+    kill = d_C + kill_T + kill_x
+    apo = k_apo * e_TKI
+    ifn = 1.0 - I_IFN * e_IFN
+    grow_s = g * Cs * (1.0 - e_TKI) * ifn
+    dy[0] = grow_s * (1.0 - mu_r) - (kill + apo) * Cs
+    dy[1] = g * Cr * ifn + mu_r * grow_s - kill * Cr
 
     # -- priming, effectors, Tregs --------------------------------------------------------
     dy[2] = alpha_A * C / (C + b_A) * (1.0 + a_IFN * e_IFN) - mu_A * A
     dy[3] = -d_V * V
     apc = A + eta_V * m_V * V
-    f_ctla4 = (1.0 - phi_CTLA4 * (1.0 - o_CTLA4)) / (1.0 - phi_CTLA4)
+    f_ctla4 = ((1.0 - phi_CTLA4 * (1.0 - o_CTLA4)) / (1.0 - phi_CTLA4)) ** nu_CTLA4
     prime = n_ref * tmb / tmb_ref * s_naive * apc / (apc + K_APC) * 2.0**N_gen * L / L_ss
     il2_E = c_IL2 / (c_IL2 + EC50_IL2_E)
     il2_R = c_IL2 / (c_IL2 + EC50_IL2_R)
@@ -428,6 +456,10 @@ def rhs(y, p, dy):
     dy[34] = chemo_L
     dy[35] = il2_E
     dy[36] = e_IFN
+
+    # -- immune-escape cancer cells and the non-viable mass of the lesions ----------------
+    dy[37] = g * Ce * (1.0 - e_TKI) * ifn - (d_C + kill_x + apo) * Ce
+    dy[38] = (kill_T + kill_x) * (Cs + Cr) + (kill_x + apo) * Ce + apo * Cs - k_clear * D
 
 
 CELLS_PER_CM3 = 1e9
@@ -1109,6 +1141,48 @@ PARAMETERS = (
         "cancer-cell density converting cells to volume; read only by outputs and patient()",
         (1e6, 1e10),
     ),
+    _par(
+        "pdl1_tme",
+        0.0,
+        "1",
+        "U: PD-L1 on tumour-infiltrating immune and myeloid cells, which the tumour proportion score does not "
+        "count (adaptive, IFN-gamma-induced expression; the immune-cell score of SP142 and the combined positive "
+        "score exist for this reason, R). Anti-PD-1 benefits patients with PD-L1-negative melanoma (CheckMate 067 "
+        "nivolumab ORR 41 % at tumour PD-L1 < 5 % vs 58 % at >= 5 %, Larkin 2015, R). Default 0 (tumour PD-L1 only); "
+        "a patient-level parameter of the virtual populations",
+        "PD-L1 engagement from non-tumour cells, on the TPS scale (added to pdl1 in the PD-1 axis)",
+        (0.0, 10.0),
+    ),
+    _par(
+        "nu_CTLA4",
+        1.0,
+        "1",
+        "U: how priming scales with the CD28 co-stimulation that CTLA-4 blockade frees (1 = proportional, the "
+        "reading of the Popel-lab CD28/CTLA-4 competition; a calibration target of the virtual-trial layer)",
+        "exponent of the co-stimulation factor of priming, F_CTLA4 = ((1 - phi (1 - O))/(1 - phi))^nu",
+        (0.0, 5.0),
+    ),
+    _par(
+        "k_clear",
+        0.1,
+        "1/day",
+        "popellab/qspio k_cell_clear 0.1/day, dead-cell clearance from the tumour compartment ('estimated', "
+        "V code; population.md §3.1 QSP-IO tumour volume counts dead cells C_x). Residual masses after "
+        "immunotherapy can persist for months without viable tumour, so virtual populations draw slower values "
+        "(U)",
+        "clearance of non-viable (killed) cells from the lesions",
+        (1e-6, 100.0),
+    ),
+    _par(
+        "f_e0",
+        0.0,
+        "1",
+        "U: cancer cells that escape T-cell recognition (antigen-presentation or interferon-signalling loss: "
+        "B2M, JAK1/2; Zaretsky JM et al., NEJM 2016;375:819, acquired resistance to anti-PD-1, R) before "
+        "treatment; default 0, a patient-level parameter of the virtual populations",
+        "fraction of cancer cells escaping T-cell killing before treatment; read only by initial_state",
+        _FRAC,
+    ),
 )
 
 STATES = (
@@ -1149,6 +1223,8 @@ STATES = (
     State("X_chemo", "day", "cumulative cytotoxic lymphocyte kill, integral of E_chemo^L dt (driver-days)", log=False),
     State("X_IL2", "day", "cumulative IL-2 effector drive, integral of c/(c + EC50_IL2_E) dt (driver-days)", log=False),
     State("X_IFN", "day", "cumulative IFN-alpha drive, integral of c/(c + EC50_IFN) dt (driver-days)", log=False),
+    State("Ce", "cells", "cancer cells escaping T-cell recognition (killed by NK cells, CAR-T and drugs only)"),
+    State("D", "cells", "non-viable (killed) cancer cells still in the lesions, cleared at k_clear"),
 )
 
 _PNAMES = tuple(p.name for p in PARAMETERS)
@@ -1167,31 +1243,115 @@ def sum_of_diameters(cells, n_lesions: int = 1, cells_per_cm3: float = CELLS_PER
     return 10.0 * n_lesions * np.cbrt(6.0 * v / math.pi)
 
 
-def initial_state(
-    params: dict[str, float], cancer_cells: float, resistant_fraction: float | None = None
-) -> dict[str, float]:
-    """Pre-treatment state of a patient with ``cancer_cells`` cancer cells.
-
-    Immune populations start at their quasi-steady state for that tumour without drugs
-    (APCs, effector and regulatory T cells, NK cells and lymphocytes at baseline), so that a
-    simulation starts from a patient, not from a transient. The resistant fraction defaults to
-    the parameter ``f_r0``.
-    """
-    q = dict(zip(_PNAMES, (p.value for p in PARAMETERS), strict=True))
-    q.update(params)
-    C = float(cancer_cells)
-    f_r = q["f_r0"] if resistant_fraction is None else float(resistant_fraction)
+def _untreated(q: dict[str, float], C: float) -> tuple[float, float, float, float, float]:
+    """APCs, effector T cells, Tregs and the per-cell T-cell and NK kill rates of an untreated tumour of
+    ``C`` viable cancer cells at immune quasi-steady state (no drug, lymphocytes and NK cells at baseline)."""
     A = q["alpha_A"] / q["mu_A"] * C / (C + q["b_A"])
-    x = (q["pdl1"] / q["P50_PD1"]) ** q["n_PD1"]
+    x = ((q["pdl1"] + q["pdl1_tme"]) / q["P50_PD1"]) ** q["n_PD1"]
     H = x / (1.0 + x)
     prime = q["n_ref"] * q["tmb"] / q["tmb_ref"] * q["s_naive"] * A / (A + q["K_APC"]) * 2.0 ** q["N_gen"]
     R = q["rho_R"] * prime / q["d_R"]
     TE = prime / (q["d_E"] * (1.0 + q["eps_PD1"] * H))
     for _ in range(100):  # Treg suppression k_TR TE R/(TE + R + 1): fixed point of the TE balance
-        TE = prime / (q["d_E"] * (1.0 + q["eps_PD1"] * H) + q["k_TR"] * R / (TE + R + 1.0))
+        new = prime / (q["d_E"] * (1.0 + q["eps_PD1"] * H) + q["k_TR"] * R / (TE + R + 1.0))
+        done = abs(new - TE) <= 1e-15 * abs(new)
+        TE = new
+        if done:
+            break
+    kill_T = q["k_CT"] * TE / (q["K_TC"] * C + TE + q["K_TR"] * R + 1.0) * (1.0 - H)
+    kill_NK = q["k_NK"] * q["N_ss"] / q["N_ref"]
+    return A, TE, R, kill_T, kill_NK
+
+
+def _nonviable_ratio(q: dict[str, float], kill_T: float, kill_NK: float, net_growth: float) -> float:
+    """Quasi-steady non-viable/viable ratio of a tumour growing at ``net_growth`` per day: the killed cells
+    (T-cell kill of the recognisable fraction, NK kill of all) accumulate and clear at ``k_clear``."""
+    flux = (1.0 - q["f_e0"]) * kill_T + kill_NK
+    return flux / max(q["k_clear"] + net_growth, 0.1 * q["k_clear"])
+
+
+def initial_state(
+    params: dict[str, float], cancer_cells: float, resistant_fraction: float | None = None
+) -> dict[str, float]:
+    """Pre-treatment state of a patient with ``cancer_cells`` viable cancer cells.
+
+    Immune populations start at their quasi-steady state for that tumour without drugs
+    (APCs, effector and regulatory T cells, NK cells and lymphocytes at baseline), and the
+    non-viable mass ``D`` at its quasi-steady ratio to the viable cells for the tumour's untreated
+    growth rate, so that a simulation starts from a patient, not from a transient. The
+    targeted-therapy-resistant fraction defaults to the parameter ``f_r0``, the immune-escape fraction is
+    ``f_e0``. :func:`baseline` starts instead from the measured lesion size and growth rate.
+    """
+    q = dict(zip(_PNAMES, (p.value for p in PARAMETERS), strict=True))
+    q.update(params)
+    C = float(cancer_cells)
+    f_r = q["f_r0"] if resistant_fraction is None else float(resistant_fraction)
+    f_e = q["f_e0"]
+    if f_r + f_e > 1.0:
+        raise ValidationError("f_r0 + f_e0", "be <= 1 (fractions of the same cancer cells)", f_r + f_e, "io_qsp")
+    A, TE, R, kill_T, kill_NK = _untreated(q, C)
+    net = q["kg"] * (1.0 - C / q["K_C"]) - q["d_C"] - kill_NK - (1.0 - f_e) * kill_T
     init = dict.fromkeys(_SNAMES, 0.0)
-    init.update(Cs=C * (1.0 - f_r), Cr=C * f_r, A=A, TE=TE, R=R, N=q["N_ss"], L=q["L_ss"])
+    init.update(
+        Cs=C * (1.0 - f_r - f_e),
+        Cr=C * f_r,
+        Ce=C * f_e,
+        D=C * _nonviable_ratio(q, kill_T, kill_NK, net),
+        A=A,
+        TE=TE,
+        R=R,
+        N=q["N_ss"],
+        L=q["L_ss"],
+    )
     return init
+
+
+GROWTH_HEADROOM = 0.05
+"""Least logistic headroom :math:`1 - C/K_C` used when :func:`baseline` solves for ``kg`` (a tumour at or
+beyond the carrying capacity is taken at 95 % of it, so that ``kg`` stays finite)."""
+
+
+def baseline(
+    params: dict[str, float], lesion_cells: float, net_growth: float | None = None
+) -> tuple[dict[str, float], dict[str, float]]:
+    r"""Parameters and pre-treatment state of a patient from what is measured: lesion size and growth.
+
+    ``lesion_cells`` is the cell-equivalent size of the lesions (:func:`tumour_cells` of the sum of
+    diameters), viable and non-viable together; it is split into viable cells :math:`C` and non-viable
+    mass at the untreated quasi-steady ratio (fixed point in :math:`C`). With ``net_growth`` (the
+    untreated tumour's net growth rate, 1/day, e.g. ``ln 2`` over the volume doubling time), the
+    intrinsic growth rate is solved so that the untreated tumour grows at that rate against the
+    immune kill of this patient:
+
+    .. math::
+
+        k_g = rac{g_{net} + d_C + \kappa_{NK} + (1 - f_{e0})\,\kappa_T}{\max(1 - C/K_C, 0.05)}
+
+    so that stronger immune pressure (higher TMB, PD-L1, kill rate) means a faster-dividing tumour for the
+    same observed growth, and treatment acts on the balance an enrolled patient actually has. Returns
+    ``({"kg": ...} if solved, initial state)``.
+    """
+    q = dict(zip(_PNAMES, (p.value for p in PARAMETERS), strict=True))
+    q.update(params)
+    M = float(lesion_cells)
+    C = M
+    for _ in range(60):
+        _, _, _, kill_T, kill_NK = _untreated(q, C)
+        if net_growth is None:
+            net = q["kg"] * (1.0 - C / q["K_C"]) - q["d_C"] - kill_NK - (1.0 - q["f_e0"]) * kill_T
+        else:
+            net = float(net_growth)
+        new = M / (1.0 + _nonviable_ratio(q, kill_T, kill_NK, net))
+        done = abs(new - C) <= 1e-13 * new
+        C = new
+        if done:
+            break
+    solved: dict[str, float] = {}
+    if net_growth is not None:
+        _, _, _, kill_T, kill_NK = _untreated(q, C)
+        head = max(1.0 - C / q["K_C"], GROWTH_HEADROOM)
+        solved["kg"] = (float(net_growth) + q["d_C"] + kill_NK + (1.0 - q["f_e0"]) * kill_T) / head
+    return solved, initial_state({**q, **solved}, C)
 
 
 _DEFAULT_INIT = initial_state({}, tumour_cells(50.0))
@@ -1211,7 +1371,9 @@ def outputs(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     Returns
     -------
     dict
-        ``tumour_cells``; ``sld_mm`` (``n_lesions`` equal spheres at ``cells_per_cm3``); receptor occupancies
+        ``tumour_cells`` (viable cancer cells, what the death model reads); ``lesion_cells`` (viable and
+        non-viable, what imaging measures); ``sld_mm`` (of ``lesion_cells``, ``n_lesions`` equal spheres at
+        ``cells_per_cm3``); receptor occupancies
         in the tumour ``occupancy_PD1``, ``occupancy_PDL1``, ``occupancy_CTLA4``, ``occupancy_mAb``
         (0–1); ``pd1_suppression`` (:math:`H_{PD1}`); plasma concentrations ``conc_*`` (antibodies
         and small molecules mg/L, ``conc_IL2_nM``, ``conc_IFN_IU_per_mL``); ``cytotoxic_kill_lymphocytes``
@@ -1229,10 +1391,11 @@ def outputs(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     S = {n: y[..., i] for i, n in enumerate(_SNAMES)}
     P = {n: p[..., i] for i, n in enumerate(_PNAMES)}
     out: dict[str, np.ndarray] = {}
-    C = S["Cs"] + S["Cr"]
+    C = S["Cs"] + S["Cr"] + S["Ce"]
     out["tumour_cells"] = C
+    out["lesion_cells"] = C + S["D"]
     k = P["n_lesions"]
-    out["sld_mm"] = 10.0 * k * np.cbrt(6.0 * C / P["cells_per_cm3"] / k / math.pi)
+    out["sld_mm"] = 10.0 * k * np.cbrt(6.0 * out["lesion_cells"] / P["cells_per_cm3"] / k / math.pi)
     occ = {}
     for slot in ("PD1", "PDL1", "CTLA4", "mAb"):
         conc = S[f"Ab_{slot}_1"] / P[f"V1_{slot}"]
@@ -1348,16 +1511,18 @@ def patient(covariates, overrides=None) -> tuple[dict[str, float], dict[str, flo
     """Model parameters and initial state of one patient from :class:`~oncoimmune.treatments.Covariates`.
 
     Reads ``pdl1`` → ``pdl1``, ``tmb`` (or :data:`DEFAULT_TMB_MSI` if ``msi_high``) → ``tmb``,
-    ``growth_rate`` → ``kg``, ``car_antigen`` → ``a_CAR``, ``target_antigen`` → ``a_mAb``, and the
-    baseline burden ``tumour_burden_mm`` over ``n_lesions`` equal spherical lesions →
-    cancer cells (:func:`tumour_cells`), from which :func:`initial_state` builds the untreated
-    quasi-steady immune state (with ``overrides``, a mapping of parameter values, applied first,
-    e.g. ``{"N_ss": 5}`` for an NK-depleted patient). Missing covariates keep the model defaults
-    and are listed in ``assumed``.
+    ``car_antigen`` → ``a_CAR``, ``target_antigen`` → ``a_mAb``, the baseline burden
+    ``tumour_burden_mm`` over ``n_lesions`` equal spherical lesions → lesion cells
+    (:func:`tumour_cells`), and ``growth_rate``, the net growth rate of the untreated tumour, → ``kg``
+    solved by :func:`baseline` against this patient's immune kill; :func:`baseline` then builds the
+    untreated quasi-steady state. ``overrides`` (a mapping of parameter values, e.g. a virtual
+    patient's drawn ``k_CT`` or ``{"N_ss": 5}`` for an NK-depleted patient) apply before the solve; an
+    override of ``kg`` itself is kept as given. Missing covariates keep the model defaults and are
+    listed in ``assumed``.
     """
     params: dict[str, float] = {}
     assumed: list[str] = []
-    for cov, par in (("pdl1", "pdl1"), ("growth_rate", "kg"), ("car_antigen", "a_CAR"), ("target_antigen", "a_mAb")):
+    for cov, par in (("pdl1", "pdl1"), ("car_antigen", "a_CAR"), ("target_antigen", "a_mAb")):
         v = getattr(covariates, cov, None)
         if v is None:
             assumed.append(cov)
@@ -1377,7 +1542,14 @@ def patient(covariates, overrides=None) -> tuple[dict[str, float], dict[str, flo
         assumed.append("tumour_burden_mm")
     k = getattr(covariates, "n_lesions", None) or 1
     params["n_lesions"] = float(k)
-    init = initial_state({**params, **dict(overrides or {})}, tumour_cells(float(sld), int(k)))
+    fixed = dict(overrides or {})
+    growth = getattr(covariates, "growth_rate", None)
+    if growth is None:
+        assumed.append("growth_rate")
+    if "kg" in fixed:
+        growth = None
+    solved, init = baseline({**params, **fixed}, tumour_cells(float(sld), int(k)), growth)
+    params.update(solved)
     return params, init, tuple(assumed)
 
 
@@ -1398,7 +1570,7 @@ MODEL = Model(
         "populations at their untreated quasi-steady state (initial_state)"
     ),
     rhs=rhs,
-    extinction={"Cs": 0.9, "Cr": 0.9, "CAR_E": 0.9, "CAR_M": 0.9, "CAR_X": 0.9, "V": 0.9},
+    extinction={"Cs": 0.9, "Cr": 0.9, "Ce": 0.9, "D": 0.9, "CAR_E": 0.9, "CAR_M": 0.9, "CAR_X": 0.9, "V": 0.9},
     t_end=365.0,
     dose_slots=DOSE_SLOTS,
     patient=patient,

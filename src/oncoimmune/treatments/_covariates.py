@@ -24,7 +24,7 @@ ast_u_per_l            [1, 10000] U/L
 tumour_burden_mm       [0, 3000] mm        sum of longest diameters (SLD)
 pdl1                   [0, 1]              PD-L1 tumour proportion score as a fraction
 tmb                    [0, 1000] mut/Mb    tumour mutational burden
-growth_rate            [0, 1] 1/day        intrinsic growth rate of cancer cells
+growth_rate            [0, 1] 1/day        net growth rate of the untreated tumour (ln 2 / doubling time)
 n_lesions              1 ... 10            number of target lesions
 car_antigen            [0, 1]              fraction of cancer cells with the CAR antigen
 target_antigen         [0, 1]              fraction with the tumour-targeting antibody's antigen
