@@ -42,7 +42,8 @@ column                               used by
 ``pdl1`` (fraction)                  io_qsp ``pdl1`` (PD-1 suppression of T-cell killing)
 ``tmb`` (mut/Mb), ``msi_high``       io_qsp ``tmb`` (number of primed clones, ∝ TMB); an
                                      MSI-high patient without TMB gets 40 mut/Mb
-``growth_rate`` (1/day)              io_qsp ``kg`` (intrinsic growth rate of cancer cells)
+``growth_rate`` (1/day)              io_qsp ``kg``, solved so that the untreated tumour grows at this
+                                     net rate against the patient's immune kill (``io_qsp.baseline``)
 ``car_antigen`` (fraction)           io_qsp ``a_CAR`` (CD19-bearing fraction, CAR-T kill)
 ``tumour_burden_mm``, ``n_lesions``  initial cancer cells: ``n_lesions`` equal spheres whose
                                      diameters sum to the SLD (``io_qsp.tumour_cells``); the
@@ -56,9 +57,10 @@ column                               used by
 
 For lymphoma the SPD (``spd_cm2``) is converted to a sum of diameters for the model by treating
 the ``n_lesions`` index lesions as equal near-spherical nodes (SPD = K d², SLD = K d =
-√(K·SPD); population.md §1.4). Patient-to-patient variability of the remaining model
-parameters, and plausible-patient selection and calibration of the population, are not part of
-this module yet (docs/population.md, design note).
+√(K·SPD); population.md §1.4). Patient-to-patient variability of the model parameters no
+covariate measures is drawn by :func:`sample_parameters` from :class:`ParameterDistribution`
+entries (log-normal, per-patient streams); the calibrations of :mod:`oncoimmune.trial` ship
+fitted ones.
 
 Research and education software: a virtual population describes trial-like patients, not any
 real person, and every decision about a patient belongs with that patient's doctor.
@@ -76,6 +78,14 @@ from oncoimmune.population._distributions import (
     resolve_tumour_type,
     tumour_type_names,
 )
+from oncoimmune.population._parameters import (
+    ParameterDistribution,
+    PlausibleRange,
+    check_parameter_set,
+    check_plausible_ranges,
+    draw_plausible,
+    sample_parameters,
+)
 from oncoimmune.population._sample import (
     BLOCK_SIZE,
     COLUMNS,
@@ -89,10 +99,16 @@ __all__ = [
     "BLOCK_SIZE",
     "COLUMNS",
     "DATA_DIR",
+    "ParameterDistribution",
+    "PlausibleRange",
+    "check_parameter_set",
+    "check_plausible_ranges",
     "ckd_epi_2021",
     "correlation_matrix",
     "creatinine_from_egfr",
     "describe",
+    "draw_plausible",
+    "sample_parameters",
     "sample_population",
     "to_covariates",
     "tumour_types",

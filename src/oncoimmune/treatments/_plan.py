@@ -319,7 +319,7 @@ def simulate_treatment(
     times: Sequence[float] | np.ndarray | None = None,
     *,
     t_end: float | None = None,
-    params: Mapping[str, float] | None = None,
+    params: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
     bsa_formula: str = "mosteller",
     dose_until: float | Sequence[float] | None = None,
     **kwargs: Any,
@@ -339,8 +339,9 @@ def simulate_treatment(
         Output times (days) or the horizon (default: the model's ``t_end``), as in
         :func:`~oncoimmune.simulate`.
     params:
-        Parameter overrides applied to every patient after the plan (e.g. a sensitivity run); the
-        model's covariate reading sees them, so the initial state is consistent with them.
+        Parameter overrides applied after the plan (e.g. a sensitivity run), one mapping for every
+        patient or one per patient (a virtual population's drawn parameters); the model's covariate
+        reading sees them, so the initial state is consistent with them.
     dose_until:
         Last day on which doses are given, one value or one per patient (treatment stopped at
         progression or for toxicity); ``None``: the whole regimen up to the horizon.
@@ -371,9 +372,20 @@ def simulate_treatment(
                 "dose_until", "be >= 0 days (one value or one per patient)", dose_until, "simulate_treatment"
             )
         stops = [min(horizon, float(x)) for x in raw]
+    if params is None or isinstance(params, Mapping):
+        per_patient: list[Mapping[str, float] | None] = [params] * len(cohort)
+    else:
+        per_patient = list(params)
+        if len(per_patient) != len(cohort):
+            raise ValidationError(
+                "params",
+                f"be one mapping, or one per patient ({len(cohort)})",
+                f"{len(per_patient)} mappings",
+                "simulate_treatment",
+            )
     plans = tuple(
-        plan_patient(model, regimen, c, stop, params=params, bsa_formula=bsa_formula)
-        for c, stop in zip(cohort, stops, strict=True)
+        plan_patient(model, regimen, c, stop, params=q, bsa_formula=bsa_formula)
+        for c, stop, q in zip(cohort, stops, per_patient, strict=True)
     )
     base = model.parameter_values(None)
     table: dict[str, list[float]] = {}
