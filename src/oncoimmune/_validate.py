@@ -24,8 +24,33 @@ def finite_number(name: str, value: Any, where: str | None = None) -> float:
     return v
 
 
+_FLOAT_1_2 = (
+    r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+    r"|[0-9][0-9_]*[eE][-+]?[0-9]+|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+def _yaml_loader() -> Any:
+    """PyYAML's safe loader, reading ``1e12`` and ``2.0e12`` as numbers as YAML 1.2 does (PyYAML follows
+    YAML 1.1, where a float needs a dot and a signed exponent, and would read them as text)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for first in list(Loader.yaml_implicit_resolvers):
+        Loader.yaml_implicit_resolvers[first] = [
+            (tag, rx) for tag, rx in Loader.yaml_implicit_resolvers[first] if tag != "tag:yaml.org,2002:float"
+        ]
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_FLOAT_1_2), list("-+0123456789."))
+    return Loader
+
+
 def read_yaml(path: str | Path, field: str) -> Any:
-    """Parse a YAML file with the safe loader (nothing in it is executed)."""
+    """Parse a YAML file with the safe loader (nothing in it is executed); ``1e12`` is a number."""
     import yaml
 
     p = Path(path)
@@ -34,6 +59,6 @@ def read_yaml(path: str | Path, field: str) -> Any:
     except OSError as exc:
         raise ValidationError(field, "be a readable YAML file", str(path)) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         raise ValidationError(field, f"be valid YAML ({exc.__class__.__name__})", str(path)) from exc

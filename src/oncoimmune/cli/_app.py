@@ -935,6 +935,72 @@ def trial_command(
     sys.stderr.write(f"trial {spec.name!r}: {spec.patients} patients -> {out} (report: {report})\n")
 
 
+@app.command("calibrate")
+@user_errors
+def calibrate_command(
+    problem_path: Annotated[
+        Path, typer.Argument(metavar="PROBLEM.yaml", help="Calibration problem (see examples/calibration/).")
+    ],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE.yaml", help="Where to write the calibration.")] = Path(
+        "calibration.yaml"
+    ),
+    workers: Annotated[
+        str | None, typer.Option("--workers", metavar="N", help="Engine threads (results do not depend on it).")
+    ] = None,
+) -> None:
+    """Fit a virtual population and death model to published trial figures; write a calibration file.
+
+    Runs the stages of PROBLEM.yaml (bounded Nelder-Mead over the named knobs, each evaluation a
+    virtual trial on the same patients), prints target vs simulated for every figure and writes the
+    calibration (parameters, plausible ranges, death model, targets, provenance) to FILE.yaml, which a
+    trial spec uses with `calibration: FILE.yaml`. This is a search: it takes minutes to hours.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from oncoimmune.cli import _parse
+    from oncoimmune.trial._calibrate import calibrate, load_calibration_problem, write_calibration
+
+    w = None
+    if workers is not None:
+        v = _parse.parse_number("--workers", workers)
+        if v != int(v) or v < 1:
+            raise ValidationError("--workers", "be an integer >= 1", workers)
+        w = int(v)
+    if out.suffix not in (".yaml", ".yml"):
+        raise ValidationError("--out", "end in .yaml or .yml", str(out))
+    if out.exists() and out.is_dir():
+        raise ValidationError("--out", "be a file, not a directory", str(out))
+    problem = load_calibration_problem(problem_path)
+    console = _console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"calibrating {problem.name}", total=sum(st.max_evaluations for st in problem.stages))
+
+        def progress(done: int, total: int, loss: float, best: float) -> None:
+            bar.update(task, completed=done, description=f"calibrating {problem.name} (best loss {best:.3g})")
+            if not console.is_terminal:  # a log file gets one line per evaluation instead of a bar
+                console.print(f"evaluation {done}/{total}: loss {loss:.4g}, best {best:.4g}", highlight=False)
+
+        doc = calibrate(problem, workers=w, progress=progress)
+    write_calibration(doc, out)
+    table = Table(title=f"{problem.name}: target vs simulated ({problem.patients} virtual patients)")
+    for col in ("arm", "metric", "target", "simulated", "tolerance", "inside"):
+        table.add_column(col)
+    for row in doc["targets"]:
+        tol = f"±{row['tolerance']:g}" + (" (rel.)" if row["kind"] == "relative" else "")
+        sim = "—" if row["simulated"] is None else f"{row['simulated']:.3g}"
+        table.add_row(row["arm"], row["metric"], f"{row['target']:g}", sim, tol, "yes" if row["inside"] else "no")
+    _console().print(table)
+    _console().print(f"calibration -> {out} (loss {doc['provenance']['loss']:.3g})")
+
+
 @app.command("predict")
 @user_errors
 def predict_command(

@@ -22,6 +22,7 @@ whatever the chunking. Outputs are for research and education; decisions about a
 belong with the patient's doctor.
 """
 
+from oncoimmune.trial._calibration import CALIBRATION_DIR, Calibration, calibrations, load_calibration
 from oncoimmune.trial._predict import DEFAULT_THERAPIES, Prediction, predict, read_profile
 from oncoimmune.trial._recist import (
     CRITERIA,
@@ -58,12 +59,14 @@ from oncoimmune.trial._survival import (
 )
 
 __all__ = [
+    "CALIBRATION_DIR",
     "CRITERIA",
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
     "DEFAULT_THERAPIES",
     "US_LIFE_TABLE_2022",
     "ArmSpec",
+    "Calibration",
     "DeathModel",
     "DeathTimes",
     "HazardRatio",
@@ -82,9 +85,11 @@ __all__ = [
     "TumourBurdenHazard",
     "administrative_follow_up",
     "assess_response",
+    "calibrations",
     "cox_hazard_ratio",
     "draw_death_times",
     "kaplan_meier",
+    "load_calibration",
     "load_trial_spec",
     "logrank_test",
     "patient_generators",

@@ -44,6 +44,9 @@ from oncoimmune.trial._spec import TrialSpec
 
 __all__ = ["CHUNK_PATIENTS", "TrialResult", "run_trial"]
 
+PARAMETER_PREFIX = "param_"
+"""Prefix of the per-patient model-parameter columns of ``patients.parquet`` (``param_k_CT`` ...)."""
+
 CHUNK_PATIENTS = 1000
 """Patients integrated per engine call (memory stays bounded whatever the trial size)."""
 
@@ -160,6 +163,7 @@ class _ArmRun:
     follow: np.ndarray
     workers: int | None
     progress: Callable[[str, int, int], None] | None
+    params: list[dict[str, float]] | None = None
     outs: dict[str, np.ndarray] = field(default_factory=dict)
     status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     done: int = 0
@@ -185,6 +189,7 @@ class _ArmRun:
                 self.grid,
                 workers=self.workers,
                 dose_until=stop_days[chunk],
+                params=None if self.params is None else [self.params[i] for i in chunk],
             )
             out = res.outputs()
             for key in keys:
@@ -282,8 +287,10 @@ def run_trial(
     """
     from oncoimmune.models._base import get_model
     from oncoimmune.population import sample_population, to_covariates
+    from oncoimmune.population._parameters import draw_plausible
     from oncoimmune.solve._status import Status
     from oncoimmune.toxicity import drug_classes_of
+    from oncoimmune.trial._calibration import resolve_population
     from oncoimmune.trial._recist import ResponseCriteria
     from oncoimmune.trial._survival import (
         DeathModel,
@@ -300,6 +307,13 @@ def run_trial(
     frame = sample_population(
         spec.population.tumour_type, n, seed, overrides=dict(spec.population.overrides) or None
     ).reset_index(drop=True)
+    dists, plausible, death_options, calibration = resolve_population(spec)
+    drawn = None
+    if dists:
+        drawn, redraws, is_plausible = draw_plausible(model, to_covariates(frame), dists, seed, plausible)
+        frame = pd.concat([frame, drawn.add_prefix(PARAMETER_PREFIX)], axis=1)
+        frame["plausibility_redraws"] = redraws
+        frame["plausible"] = is_plausible
     arm_of = _allocate(n, [a.ratio for a in spec.arms], seed)
     accrual = spec.follow_up.accrual_months * 365.25 / 12.0
     horizon = spec.follow_up_days + accrual
@@ -310,7 +324,7 @@ def run_trial(
     criteria = ResponseCriteria(
         criteria=spec.response.criteria, confirm=spec.response.confirm, min_sd_weeks=spec.response.min_sd_weeks
     )
-    death_model = DeathModel.from_mapping(spec.death_model) if spec.death_model else DeathModel()
+    death_model = DeathModel.from_mapping(death_options) if death_options else DeathModel()
 
     rows: list[pd.DataFrame] = []
     pfs: dict[str, SurvivalData] = {}
@@ -337,6 +351,7 @@ def run_trial(
             ),
             workers=workers,
             progress=progress,
+            params=None if drawn is None else drawn.iloc[idx].to_dict("records"),
         )
         max_days = spec.treatment.max_months * 365.25 / 12.0 if spec.treatment.max_months else horizon
         stop = np.full(idx.size, min(max_days, horizon))
@@ -405,8 +420,9 @@ def run_trial(
             arm_summary[arm.name].update(tox.summary())
         trajectories[arm.name] = {"t": grid, "sld_mm": outs["sld_mm"], "best_percent_change": resp.best_percent_change}
 
-    s_pfs = summarise_survival(pfs)
-    s_os = summarise_survival(os_)
+    months = sorted({12.0, 24.0, 36.0, 60.0} | {float(t.metric.split(".")[1]) for t in spec.targets if "." in t.metric})
+    s_pfs = summarise_survival(pfs, rates_months=months)
+    s_os = summarise_survival(os_, rates_months=months)
     for name, arm in arm_summary.items():
         arm["median_pfs_months"] = s_pfs[name]["median_months"]
         arm["median_pfs_ci_months"] = s_pfs[name]["median_ci_months"]
@@ -422,9 +438,11 @@ def run_trial(
         arm["os_rate"] = s_os[name]["rate"]
 
     from oncoimmune import __version__
+    from oncoimmune.trial._spec import evaluate_targets
 
     summary = {
         "arms": arm_summary,
+        "targets": evaluate_targets(_clean({"arms": arm_summary}), list(spec.targets)),
         "provenance": {
             "oncoimmune": __version__,
             "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -432,6 +450,13 @@ def run_trial(
             "model": model.name,
             "seed": seed,
             "patients": n,
+            "calibration": None
+            if calibration is None
+            else {"name": calibration.name, "provenance": calibration.provenance},
+            "parameters": {k: v.model_dump(exclude_none=True) for k, v in dists.items()},
+            "plausible": {k: v.model_dump(exclude_none=True) for k, v in plausible.items()},
+            "implausible_patients": int((~frame["plausible"]).sum()) if "plausible" in frame else 0,
+            "death_model": death_options,
             "scan_days": scan_days.tolist(),
             "notes": [
                 "Research and education software: a virtual trial is not evidence about real patients.",

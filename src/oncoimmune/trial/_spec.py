@@ -33,7 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from oncoimmune._validate import read_yaml
-from oncoimmune.errors import ValidationError
+from oncoimmune.errors import UnknownNameError, ValidationError
+from oncoimmune.population._parameters import ParameterDistribution, PlausibleRange
 
 __all__ = ["SPEC_DIR", "ArmSpec", "TrialSpec", "load_trial_spec", "trial_schema"]
 
@@ -54,6 +55,20 @@ class PopulationSpec(_Frozen):
     tumour_type: str = Field(description="melanoma, nsclc, rcc or lbcl (oncoimmune.population.tumour_types())")
     overrides: dict[str, float | int | str | bool] = Field(
         default_factory=dict, description="Covariate values imposed on every patient, e.g. {pdl1: 0.6}"
+    )
+    parameters: dict[str, ParameterDistribution] = Field(
+        default_factory=dict,
+        description=(
+            "Model parameters that vary between patients beyond the covariates: {name: {median, omega}} "
+            "(log-normal) or {name: {value}} (fixed); they override the calibration's"
+        ),
+    )
+    plausible: dict[str, PlausibleRange] = Field(
+        default_factory=dict,
+        description=(
+            "Ranges a patient's resulting model parameters must fall in, e.g. {kg: {upper: 0.35}}; the "
+            "varying parameters of a patient outside them are redrawn (plausible patients)"
+        ),
     )
 
     @field_validator("tumour_type")
@@ -113,7 +128,11 @@ class ScanSpec(_Frozen):
         from oncoimmune.trial._recist import ScanSchedule
 
         options = self.model_dump(exclude_none=True)
-        if "every_weeks" in options and "until_weeks" not in options and "end_weeks" not in options:
+        if (
+            "every_weeks" in options
+            and "end_weeks" not in options
+            and ("until_weeks" not in options or "then_weeks" in options)
+        ):
             options["end_weeks"] = horizon_days / 7.0
         return ScanSchedule.from_mapping(options, where="scans")
 
@@ -147,6 +166,50 @@ class ToxicitySpec(_Frozen):
     management: bool = True
 
 
+_METRICS = (
+    "orr",
+    "cr",
+    "dcr",
+    "median_pfs_months",
+    "median_os_months",
+    "trae_g3plus",
+    "pfs_rate",
+    "os_rate",
+)
+
+
+class Target(_Frozen):
+    """One published figure of one arm."""
+
+    arm: str = Field(min_length=1)
+    metric: str = Field(description="orr, cr, dcr, median_pfs_months, median_os_months, trae_g3plus, os_rate.36 ...")
+    value: float = Field(allow_inf_nan=False)
+    tolerance: float = Field(gt=0, allow_inf_nan=False)
+    kind: Literal["absolute", "relative"] = "absolute"
+    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _metric(self) -> Target:
+        head, _, tail = self.metric.partition(".")
+        if head not in _METRICS:
+            raise ValueError(f"metric must be one of {list(_METRICS)} (rates as os_rate.36), not {self.metric!r}")
+        if head in ("pfs_rate", "os_rate") and not tail.isdigit():
+            raise ValueError(f"{head} needs a month, e.g. {head}.36")
+        if head not in ("pfs_rate", "os_rate") and tail:
+            raise ValueError(f"{head} takes no suffix")
+        return self
+
+    @property
+    def scale(self) -> float:
+        """The tolerance in the metric's unit."""
+        return self.tolerance * abs(self.value) if self.kind == "relative" else self.tolerance
+
+    @property
+    def key(self) -> str:
+        return f"{self.arm}: {self.metric}"
+
+
 class TrialSpec(_Frozen):
     """A virtual clinical trial (see the module docstring for an example)."""
 
@@ -164,6 +227,37 @@ class TrialSpec(_Frozen):
     toxicity: ToxicitySpec = ToxicitySpec()
     output_every_days: float = Field(default=7.0, gt=0, le=28, description="Spacing of the simulated trajectories")
     death_model: dict[str, Any] = Field(default_factory=dict, description="Options of oncoimmune.trial.DeathModel")
+    targets: tuple[Target, ...] = Field(
+        default=(),
+        description="Published figures this trial should reproduce; the summary reports simulated vs target",
+    )
+    calibration: str | None = Field(
+        default=None,
+        description=(
+            "A shipped calibration (e.g. checkmate067; oncoimmune.trial.calibrations()) or a calibration YAML "
+            "path: its parameter distributions and death model apply unless this spec sets its own"
+        ),
+    )
+
+    @field_validator("calibration")
+    @classmethod
+    def _calibration(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from oncoimmune.trial._calibration import load_calibration
+
+        load_calibration(v)  # our ValidationError (a ValueError) names the field; see trial_spec_from_dict
+        return v
+
+    @model_validator(mode="after")
+    def _parameters_of_model(self) -> TrialSpec:
+        from oncoimmune.models._base import get_model
+        from oncoimmune.population._parameters import check_parameter_set, check_plausible_ranges
+
+        model = get_model(self.model)
+        check_parameter_set(model, self.population.parameters, "population.parameters")
+        check_plausible_ranges(model, self.population.plausible, "population.plausible")
+        return self
 
     @field_validator("model")
     @classmethod
@@ -185,6 +279,14 @@ class TrialSpec(_Frozen):
         if dup:
             raise ValueError(f"arm names must be unique; repeated: {dup}")
         return arms
+
+    @model_validator(mode="after")
+    def _target_arms(self) -> TrialSpec:
+        names = [a.name for a in self.arms]
+        for i, t in enumerate(self.targets):
+            if t.arm not in names:
+                raise ValidationError(f"targets[{i}].arm", f"be one of the arms {names}", t.arm)
+        return self
 
     @property
     def follow_up_days(self) -> float:
@@ -220,6 +322,13 @@ def trial_spec_from_dict(data: Mapping[str, Any], where: str = "trial spec") -> 
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if p not in ("function-after", "function-before"))
         field = _field_path(loc)
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, ValidationError):  # raised by a validator of ours: it names its own field
+            name = inner.field if not loc or inner.field.startswith(field) else f"{field}: {inner.field}"
+            inner_where = f"{where}" + (f" ({inner.where})" if inner.where else "")
+            if isinstance(inner, UnknownNameError):
+                raise UnknownNameError(name, inner.value, inner.choices, inner_where) from None
+            raise ValidationError(name, inner.rule, inner.value, inner_where) from None
         value = err.get("input", None)
         rule = err["msg"]
         if rule.startswith("Value error, "):
@@ -249,3 +358,37 @@ def trial_schema() -> dict[str, Any]:
     schema["$id"] = "https://oncoimmune.org/schema/trial.json"
     schema["title"] = "oncoimmune virtual clinical trial"
     return schema
+
+
+def metric_value(summary: Mapping[str, Any], arm: str, metric: str) -> float:
+    """One figure of a trial summary (NaN where the trial cannot give it, e.g. a median not reached)."""
+    arms = summary["arms"]
+    if arm not in arms:
+        raise ValidationError("arm", f"be one of the trial's arms {list(arms)}", arm, "calibration target")
+    s = arms[arm]
+    head, _, tail = metric.partition(".")
+    v = s.get(head)
+    if tail:
+        v = (v or {}).get(tail)
+    return float("nan") if v is None else float(v)
+
+
+def evaluate_targets(summary: Mapping[str, Any], targets: list[Target]) -> list[dict[str, Any]]:
+    """Each target with its simulated value, the difference and whether it is inside its tolerance."""
+    rows = []
+    for t in targets:
+        s = metric_value(summary, t.arm, t.metric)
+        inside = bool(math.isfinite(s) and abs(s - t.value) <= t.scale + 1e-12)
+        rows.append(
+            {
+                "arm": t.arm,
+                "metric": t.metric,
+                "target": t.value,
+                "tolerance": t.tolerance,
+                "kind": t.kind,
+                "simulated": None if not math.isfinite(s) else round(s, 6),
+                "inside": inside,
+                "source": t.source,
+            }
+        )
+    return rows

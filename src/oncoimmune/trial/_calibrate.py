@@ -1,0 +1,325 @@
+"""The calibration search behind ``oncoimmune calibrate PROBLEM.yaml``.
+
+A calibration problem (YAML, validated; example ``examples/calibration/checkmate067.yaml``) names
+
+* ``spec``: the trial spec to run (a shipped name such as ``checkmate067_like`` or a path);
+* ``patients`` and ``seed``: the virtual trial every evaluation runs (common random numbers: the same
+  patients, randomisation and death draws at every point, so differences come from the knobs only);
+* ``start``: the starting calibration (``parameters``, ``plausible``, ``death_model``);
+* ``targets``: published figures, each ``{arm, metric, value, tolerance, kind, source}`` with
+  ``metric`` one of the summary's figures (``orr``, ``cr``, ``dcr``, ``median_pfs_months``,
+  ``median_os_months``, ``os_rate.36``, ``pfs_rate.12``, ``trae_g3plus`` ...), ``kind`` ``absolute``
+  (tolerance in the metric's unit) or ``relative`` (fraction of the value), and a ``weight`` (0: reported,
+  not fitted);
+* ``stages``: a sequence of ``{free: {knob: {lower, upper, scale}}, targets: [metric names]}``; a knob
+  is a dotted path into the calibration (``parameters.k_CT.median``, ``parameters.nu_CTLA4.value``,
+  ``death_model.tumour.hazard_per_day``), searched on a log or linear scale within its bounds.
+
+Each stage minimises :math:`\\sum_i w_i ((s_i - t_i)/\\tau_i)^2` over its knobs with bounded
+Nelder–Mead (scipy), starting from the previous stage's optimum; a target's :math:`\\tau_i` is its
+tolerance, so a loss below the number of targets means every fitted figure is inside its tolerance on
+average. The search is deterministic for a given problem. The result is a calibration file
+(:mod:`oncoimmune.trial._calibration`) with the fitted values, each target with its simulated value and
+whether it is inside the tolerance, and provenance (problem, evaluations, loss, version, date).
+
+This is a search, not a test: the tests check that the shipped calibration reproduces the figures on
+*other* patients (another seed, more of them).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from oncoimmune._validate import read_yaml
+from oncoimmune.errors import ValidationError
+from oncoimmune.trial._spec import Target, evaluate_targets, metric_value
+
+__all__ = ["CalibrationProblem", "Target", "calibrate", "evaluate_targets", "load_calibration_problem", "metric_value"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Knob(_Frozen):
+    """A searched value: bounds and the scale of the search."""
+
+    lower: float = Field(allow_inf_nan=False)
+    upper: float = Field(allow_inf_nan=False)
+    scale: Literal["log", "linear"] = "log"
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Knob:
+        if self.lower >= self.upper:
+            raise ValueError(f"lower ({self.lower}) must be below upper ({self.upper})")
+        if self.scale == "log" and self.lower <= 0:
+            raise ValueError("a log-scale knob needs lower > 0")
+        return self
+
+
+class Stage(_Frozen):
+    free: dict[str, Knob] = Field(min_length=1)
+    targets: list[str] = Field(min_length=1, description="Metrics fitted in this stage (e.g. orr, os_rate.36)")
+    max_evaluations: int = Field(default=80, ge=1, le=10_000)
+
+
+class CalibrationProblem(_Frozen):
+    """A calibration problem (see the module docstring)."""
+
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    spec: str = Field(min_length=1)
+    patients: int = Field(gt=0, le=100_000)
+    seed: int = Field(ge=0)
+    start: dict[str, Any] = Field(default_factory=dict)
+    targets: list[Target] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalibrationProblem:
+        unknown = sorted(set(self.start) - {"parameters", "plausible", "death_model"})
+        if unknown:
+            raise ValidationError("start", "take parameters, plausible and death_model only", unknown)
+        metrics = {t.metric for t in self.targets}
+        for i, st in enumerate(self.stages):
+            missing = sorted(set(st.targets) - metrics)
+            if missing:
+                raise ValidationError(f"stages.{i}.targets", "name metrics that have a target", missing)
+            for path in st.free:
+                head = path.split(".", 1)[0]
+                if not ((head == "parameters" and path.count(".") == 2) or (head == "death_model" and "." in path)):
+                    raise ValidationError(
+                        f"stages.{i}.free",
+                        "name knobs as parameters.NAME.median|value|omega or death_model.PATH",
+                        path,
+                    )
+                if head == "parameters" and path.rsplit(".", 1)[1] not in ("median", "value", "omega"):
+                    raise ValidationError(f"stages.{i}.free", "end parameter knobs in median, value or omega", path)
+        return self
+
+
+def load_calibration_problem(path: str | Path) -> CalibrationProblem:
+    """Read and validate a calibration problem (safe YAML); errors name the field."""
+    p = Path(path)
+    data = read_yaml(p, "calibration problem")
+    if not isinstance(data, Mapping):
+        raise ValidationError("problem", "be a mapping (name, spec, patients, seed, targets, stages)", data, p.name)
+    try:
+        return CalibrationProblem.model_validate(dict(data))
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, ValidationError):
+            raise ValidationError(inner.field, inner.rule, inner.value, p.name) from None
+        field = ".".join(str(x) for x in err["loc"]) or "problem"
+        rule = err["msg"].removeprefix("Value error, ")
+        value = None if err["type"] == "missing" else err.get("input")
+        rule = "be given" if err["type"] == "missing" else "be valid: " + rule
+        raise ValidationError(field, rule, value, p.name) from None
+
+
+def _set_path(d: dict[str, Any], path: str, value: float) -> None:
+    keys = path.split(".")
+    for k in keys[:-1]:
+        d = d.setdefault(k, {})
+    d[keys[-1]] = value
+
+
+def _get_path(d: Mapping[str, Any], path: str) -> Any:
+    for k in path.split("."):
+        if not isinstance(d, Mapping) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+@dataclass
+class _Evaluation:
+    stage: int
+    values: dict[str, float]
+    loss: float
+    figures: dict[str, float]
+
+
+def _loss(summary: Mapping[str, Any], targets: list[Target]) -> tuple[float, dict[str, float]]:
+    total = 0.0
+    figures = {}
+    for t in targets:
+        s = metric_value(summary, t.arm, t.metric)
+        figures[t.key] = s
+        if t.weight == 0:
+            continue
+        if not math.isfinite(s):
+            # a median not reached: count it as the last follow-up month, which is above any finite target
+            s = 10.0 * t.value + 10.0 * t.scale
+        total += t.weight * ((s - t.value) / t.scale) ** 2
+    return total, figures
+
+
+def calibrate(
+    problem: CalibrationProblem,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int, float, float], None] | None = None,
+) -> dict[str, Any]:
+    """Run the stages of ``problem``; return the calibration document (see the module docstring)."""
+    from scipy.optimize import minimize
+
+    from oncoimmune import __version__
+    from oncoimmune.trial._run import run_trial
+    from oncoimmune.trial._spec import SPEC_DIR, trial_spec_from_dict
+
+    spec_path = SPEC_DIR / f"{problem.spec}.yaml"
+    spec_path = spec_path if spec_path.is_file() else Path(problem.spec)
+    raw = read_yaml(spec_path, "trial spec")
+    if not isinstance(raw, Mapping):
+        raise ValidationError("spec", "be a trial spec (a mapping)", raw, problem.name)
+    # the spec's own calibration is what is being fitted: start from the problem's values instead
+    spec = trial_spec_from_dict({k: v for k, v in raw.items() if k != "calibration"}, where=spec_path.name)
+    base = spec.model_dump(mode="json")
+    base["patients"] = problem.patients
+    base["seed"] = problem.seed
+    base["calibration"] = None
+    state: dict[str, Any] = copy.deepcopy(problem.start)
+    state.setdefault("parameters", {})
+    state.setdefault("plausible", {})
+    state.setdefault("death_model", {})
+    history: list[_Evaluation] = []
+    cache: dict[str, tuple[float, dict[str, float], dict[str, Any]]] = {}
+
+    def run(cal: Mapping[str, Any]) -> dict[str, Any]:
+        d = copy.deepcopy(base)
+        d["population"]["parameters"] = cal["parameters"]
+        d["population"]["plausible"] = cal["plausible"]
+        d["death_model"] = cal["death_model"]
+        return run_trial(trial_spec_from_dict(d, where="calibration"), workers=workers).summary
+
+    total_evals = sum(st.max_evaluations for st in problem.stages)
+    done = 0
+    for k, stage in enumerate(problem.stages):
+        targets = [t for t in problem.targets if t.metric in stage.targets]
+        names = list(stage.free)
+        knobs = [stage.free[n] for n in names]
+
+        def to_x(values: list[float], knobs: list[Knob] = knobs) -> np.ndarray:
+            return np.array(
+                [math.log(v) if kn.scale == "log" else v for v, kn in zip(values, knobs, strict=True)], dtype=float
+            )
+
+        def from_x(x: np.ndarray, knobs: list[Knob] = knobs) -> list[float]:
+            out = []
+            for xi, kn in zip(x, knobs, strict=True):
+                v = math.exp(xi) if kn.scale == "log" else float(xi)
+                out.append(float(min(max(v, kn.lower), kn.upper)))
+            return out
+
+        start = []
+        for n, kn in zip(names, knobs, strict=True):
+            v = _get_path(state, n)
+            if v is None:
+                v = math.sqrt(kn.lower * kn.upper) if kn.scale == "log" else 0.5 * (kn.lower + kn.upper)
+            start.append(float(min(max(float(v), kn.lower), kn.upper)))
+
+        def objective(x: np.ndarray, stage_index: int = k, names: list[str] = names, targets: list = targets) -> float:
+            nonlocal done
+            values = from_x(x)
+            cal = copy.deepcopy(state)
+            for n, v in zip(names, values, strict=True):
+                _set_path(cal, n, float(f"{v:.6g}"))
+            key = json.dumps(cal, sort_keys=True)
+            if key not in cache:
+                summary = run(cal)
+                loss, figures = _loss(summary, targets)
+                cache[key] = (loss, figures, summary)
+            loss, figures, _ = cache[key]
+            history.append(_Evaluation(stage_index, dict(zip(names, values, strict=True)), loss, figures))
+            done += 1
+            if progress is not None:
+                progress(done, total_evals, loss, min(e.loss for e in history if e.stage == stage_index))
+            return loss
+
+        x0 = to_x(start)
+        lo = to_x([kn.lower for kn in knobs])
+        hi = to_x([kn.upper for kn in knobs])
+        step = np.where([kn.scale == "log" for kn in knobs], math.log(1.5), 0.1 * (hi - lo))
+        simplex = np.vstack([x0] + [np.clip(x0 + np.eye(len(x0))[i] * step, lo, hi) for i in range(len(x0))])
+        for i in range(1, len(simplex)):  # a vertex clipped onto x0 would make the simplex flat
+            if np.allclose(simplex[i], x0):
+                simplex[i] = np.clip(x0 - np.eye(len(x0))[i - 1] * step, lo, hi)
+        res = minimize(
+            objective,
+            x0,
+            method="Nelder-Mead",
+            bounds=list(zip(lo, hi, strict=True)),
+            options={"maxfev": stage.max_evaluations, "initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-3},
+        )
+        best = min((e for e in history if e.stage == k), key=lambda e: e.loss)
+        for n, v in best.values.items():
+            _set_path(state, n, float(f"{v:.6g}"))
+        del res
+
+    final = run(state)
+    rows = evaluate_targets(final, problem.targets)
+    loss, _ = _loss(final, problem.targets)
+    digest = hashlib.sha256(json.dumps(problem.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    return {
+        "name": problem.name,
+        "description": problem.description,
+        "model": spec.model,
+        "tumour_type": spec.population.tumour_type,
+        "parameters": state["parameters"],
+        "plausible": state["plausible"],
+        "death_model": state["death_model"],
+        "targets": rows,
+        "provenance": {
+            "command": f"oncoimmune calibrate {problem.name}",
+            "problem": problem.model_dump(mode="json"),
+            "problem_sha256": digest,
+            "spec": problem.spec,
+            "patients": problem.patients,
+            "seed": problem.seed,
+            "evaluations": len(history),
+            "loss": round(float(loss), 6),
+            "oncoimmune": __version__,
+            "created": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "note": (
+                "Fitted by bounded Nelder-Mead on one virtual trial (common random numbers). Research and "
+                "education software: a calibrated virtual population reproduces published trial figures; it "
+                "is not evidence about any real patient."
+            ),
+        },
+    }
+
+
+def write_calibration(doc: Mapping[str, Any], path: str | Path) -> Path:
+    """Write a calibration document as YAML, atomically (no half-written file on failure)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        Path(tmp).write_text(
+            "# Written by `oncoimmune calibrate`; see provenance at the end.\n"
+            + yaml.safe_dump(json.loads(json.dumps(doc)), sort_keys=False, allow_unicode=True, width=110)
+        )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

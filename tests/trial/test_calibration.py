@@ -1,0 +1,201 @@
+"""Calibrations (issue 4): files, their use by trial specs, and the `oncoimmune calibrate` search.
+
+The search itself runs here on a tiny problem (a few patients, two evaluations) to check what it
+writes: a calibration file that a spec can name and that reproduces, on the same patients, the
+figures the file reports. Whether the shipped calibrations reproduce the published trials on other
+patients is checked in tests/reference/test_trial_calibration.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from oncoimmune.errors import UnknownNameError, ValidationError
+from oncoimmune.trial import calibrations, load_calibration, run_trial, trial_spec_from_dict
+from oncoimmune.trial._calibrate import (
+    calibrate,
+    evaluate_targets,
+    load_calibration_problem,
+    metric_value,
+    write_calibration,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBLEM = ROOT / "examples" / "calibration" / "checkmate067.yaml"
+
+SMALL = {
+    "name": "small melanoma trial",
+    "population": {"tumour_type": "melanoma"},
+    "patients": 12,
+    "seed": 5,
+    "arms": [{"name": "nivolumab", "regimen": "nivolumab 3 mg/kg q2w"}, {"name": "control", "regimen": "none"}],
+    "scans": {"every_weeks": 8},
+    "follow_up": {"months": 12},
+}
+
+
+def _spec(**changes):
+    data = json.loads(json.dumps(SMALL))
+    data.update(changes)
+    return trial_spec_from_dict(data)
+
+
+def test_the_checkmate067_calibration_ships_with_units_sources_and_flags():
+    assert "checkmate067" in calibrations()
+    cal = load_calibration("checkmate067")
+    assert cal.model == "io_qsp" and cal.tumour_type == "melanoma"
+    assert {"k_CT", "pdl1_tme", "k_clear", "f_e0", "nu_CTLA4"} <= set(cal.parameters)
+    for name, dist in cal.parameters.items():
+        assert dist.unit and dist.source and dist.flag, name
+    assert cal.plausible["kg"].upper is not None and cal.plausible["kg"].source
+    assert "tumour" in cal.death_model
+
+
+def test_a_spec_names_a_calibration_and_its_own_entries_override_it():
+    from oncoimmune.trial._calibration import resolve_population
+
+    s = _spec(
+        calibration="checkmate067",
+        population={"tumour_type": "melanoma", "parameters": {"k_CT": {"median": 2.0, "omega": 0.5}}},
+        death_model={"tumour": {"exponent": 0.9}},
+    )
+    params, plausible, death, cal = resolve_population(s)
+    base = load_calibration("checkmate067")
+    assert params["k_CT"].median == 2.0 and params["k_CT"].omega == 0.5
+    assert params["k_clear"] == base.parameters["k_clear"]
+    assert death["tumour"]["exponent"] == 0.9
+    assert death["tumour"]["hazard_per_day"] == base.death_model["tumour"]["hazard_per_day"]
+    assert plausible == base.plausible and cal.name == "checkmate067"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "error"),
+    [
+        ({"calibration": "checkmate999"}, "calibration", UnknownNameError),
+        (
+            {"population": {"tumour_type": "melanoma", "parameters": {"k_XX": {"median": 1.0}}}},
+            "population.parameters",
+            UnknownNameError,
+        ),
+        (
+            {"population": {"tumour_type": "melanoma", "parameters": {"k_CT": {"median": 1.0, "value": 2.0}}}},
+            "population.parameters.k_CT",
+            ValidationError,
+        ),
+        (
+            {"population": {"tumour_type": "melanoma", "parameters": {"k_CT": {"median": 1e9}}}},
+            "population.parameters.k_CT.median",
+            ValidationError,
+        ),
+        (
+            {"population": {"tumour_type": "melanoma", "plausible": {"kg": {"upper": -1.0, "lower": 0.0}}}},
+            "population.plausible.kg",
+            ValidationError,
+        ),
+    ],
+)
+def test_bad_calibration_entries_name_the_field(change, field, error):
+    with pytest.raises(error, match=rf"'{field}[.'\w]*"):
+        _spec(**change)
+
+
+def test_a_calibration_file_with_an_unknown_key_or_bad_death_model_is_refused(tmp_path):
+    good = yaml.safe_load((ROOT / "src/oncoimmune/trial/calibrations/checkmate067.yaml").read_text())
+    bad = dict(good, extra={"x": 1})
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    with pytest.raises(ValidationError, match=r"'extra' parameter of bad\.yaml"):
+        load_calibration(tmp_path / "bad.yaml")
+    worse = dict(good, death_model={"tumour": {"hazard_per_day": -1.0}})
+    (tmp_path / "worse.yaml").write_text(yaml.safe_dump(worse))
+    with pytest.raises(ValidationError, match=r"hazard_per_day"):
+        load_calibration(str(tmp_path / "worse.yaml"))
+
+
+def test_yaml_exponent_numbers_without_a_dot_or_sign_are_numbers(tmp_path):
+    # PyYAML (YAML 1.1) reads 2e12 and 1.0e12 as text; every YAML the package reads takes them as numbers
+    good = (ROOT / "src/oncoimmune/trial/calibrations/checkmate067.yaml").read_text()
+    good += "\n"
+    text = good.replace("death_model:\n", "death_model:\n  # lethal burden written the way people write it\n")
+    data = yaml.safe_load(text)
+    data["death_model"]["tumour"]["lethal_cells"] = "LETHAL"
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(data).replace("LETHAL", "2e12"))
+    cal = load_calibration(str(tmp_path / "c.yaml"))
+    assert cal.death_model["tumour"]["lethal_cells"] == 2e12
+
+
+def test_metrics_are_read_from_the_trial_summary():
+    summary = {"arms": {"A": {"orr": 0.4, "median_pfs_months": None, "os_rate": {"36": 0.5}}}}
+    assert metric_value(summary, "A", "orr") == 0.4
+    assert metric_value(summary, "A", "os_rate.36") == 0.5
+    assert metric_value(summary, "A", "median_pfs_months") != metric_value(summary, "A", "median_pfs_months")  # NaN
+    with pytest.raises(ValidationError, match="'arm'"):
+        metric_value(summary, "B", "orr")
+    problem = load_calibration_problem(PROBLEM)
+    rows = evaluate_targets(
+        {"arms": {a: {"orr": 0.5} for a in ("nivolumab + ipilimumab", "nivolumab", "ipilimumab")}},
+        [t for t in problem.targets if t.metric == "orr"],
+    )
+    assert [r["inside"] for r in rows] == [False, True, False]  # 0.58 +- 0.05, 0.45 +- 0.05, 0.19 +- 0.05
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d["targets"][0].update(metric="orrr"), "targets.0"),
+        (lambda d: d["targets"][0].update(tolerance=-1), "targets.0.tolerance"),
+        (lambda d: d["stages"][0]["free"].update({"k_CT.median": {"lower": 1, "upper": 2}}), "stages"),
+        (lambda d: d["stages"][0].update(targets=["os_rate.99"]), "stages"),
+        (lambda d: d["stages"][0]["free"]["parameters.k_CT.median"].update(lower=-1.0), "stages.0.free"),
+        (lambda d: d.pop("seed"), "seed"),
+    ],
+)
+def test_bad_calibration_problems_name_the_field(tmp_path, edit, field):
+    data = yaml.safe_load(PROBLEM.read_text())
+    edit(data)
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ValidationError, match=rf"'{field}"):
+        load_calibration_problem(path)
+
+
+def test_calibrate_writes_a_file_that_reproduces_its_figures_on_the_same_patients(tmp_path):
+    data = yaml.safe_load(PROBLEM.read_text())
+    data.update(patients=24, seed=3)
+    data["stages"] = [
+        {
+            "targets": ["orr"],
+            "max_evaluations": 3,
+            "free": {"parameters.k_CT.median": {"lower": 1.0, "upper": 50.0}},
+        }
+    ]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    problem = load_calibration_problem(tmp_path / "p.yaml")
+    seen = []
+    doc = calibrate(problem, progress=lambda done, total, loss, best: seen.append((done, total, best)))
+    bests = [b for _, _, b in seen]
+    assert 1 <= len(seen) <= 3 and all(a >= b for a, b in itertools.pairwise(bests))  # best loss never gets worse
+    assert doc["provenance"]["evaluations"] == len(seen) and doc["provenance"]["seed"] == 3
+    out = write_calibration(doc, tmp_path / "fitted.yaml")
+    cal = load_calibration(str(out))
+    assert cal.parameters["k_CT"].median == doc["parameters"]["k_CT"]["median"]
+    # the file's figures are those of a trial on the same patients with the file as calibration
+    spec = trial_spec_from_dict(
+        {
+            **yaml.safe_load((ROOT / "examples/trials/checkmate067_like.yaml").read_text()),
+            "calibration": str(out),
+            "patients": 24,
+            "seed": 3,
+        }
+    )
+    summary = run_trial(spec).summary
+    for row in doc["targets"]:
+        sim = metric_value(summary, row["arm"], row["metric"])
+        if row["simulated"] is None:
+            assert sim != sim
+        else:
+            assert sim == pytest.approx(row["simulated"], abs=1e-6), row
