@@ -199,3 +199,29 @@ def test_calibrate_writes_a_file_that_reproduces_its_figures_on_the_same_patient
             assert sim != sim
         else:
             assert sim == pytest.approx(row["simulated"], abs=1e-6), row
+
+
+def test_spec_targets_are_reported_as_published_vs_simulated(tmp_path):
+    s = _spec(
+        targets=[
+            {"arm": "nivolumab", "metric": "orr", "value": 0.4, "tolerance": 0.05, "source": "a trial, V"},
+            {"arm": "nivolumab", "metric": "pfs_hr", "versus": "control", "value": 0.6, "tolerance": 0.1},
+            {"arm": "control", "metric": "ae.fatigue.any", "value": 0.2, "tolerance": 0.05},
+        ]
+    )
+    result = run_trial(s)
+    rows = result.summary["targets"]
+    arms = result.summary["arms"]
+    assert [r["metric"] for r in rows] == ["orr", "pfs_hr", "ae.fatigue.any"]
+    assert rows[0]["simulated"] == pytest.approx(arms["nivolumab"]["orr"], abs=1e-6)  # rounded to 6 places
+    assert rows[1]["simulated"] == pytest.approx(arms["nivolumab"]["pfs_hr_vs"]["control"], abs=1e-6)
+    assert rows[2]["simulated"] == pytest.approx(arms["control"]["ae"]["fatigue"]["any"], abs=1e-6)
+    for r in rows:
+        assert r["inside"] == (abs(r["simulated"] - r["target"]) <= r["tolerance"] + 1e-12)
+    result.write(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "Published vs simulated" in page and "a trial, V" in page
+    with pytest.raises(ValidationError, match=r"'targets\[0\]\.arm'"):
+        _spec(targets=[{"arm": "nobody", "metric": "orr", "value": 0.4, "tolerance": 0.05}])
+    with pytest.raises(ValidationError, match=r"'targets\[0\]'.*needs versus"):
+        _spec(targets=[{"arm": "nivolumab", "metric": "pfs_hr", "value": 0.4, "tolerance": 0.05}])

@@ -160,7 +160,7 @@ def _loss(summary: Mapping[str, Any], targets: list[Target]) -> tuple[float, dic
     total = 0.0
     figures = {}
     for t in targets:
-        s = metric_value(summary, t.arm, t.metric)
+        s = metric_value(summary, t.arm, t.metric, t.versus)
         figures[t.key] = s
         if t.weight == 0:
             continue

@@ -26,10 +26,20 @@ from typing import Any
 from oncoimmune._validate import read_yaml
 from oncoimmune.errors import UnknownNameError, ValidationError
 
-__all__ = ["CALIBRATION_DIR", "Calibration", "calibrations", "load_calibration", "resolve_population"]
+__all__ = [
+    "CALIBRATION_DIR",
+    "DEFAULT_CALIBRATIONS",
+    "Calibration",
+    "calibrations",
+    "load_calibration",
+    "resolve_population",
+]
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "calibrations"
 """Calibrations shipped with the package."""
+
+DEFAULT_CALIBRATIONS: dict[str, str] = {"melanoma": "checkmate067"}
+"""The calibration ``oncoimmune predict`` uses for a tumour type (others run on the model defaults)."""
 
 _KEYS = (
     "name",

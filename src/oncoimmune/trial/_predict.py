@@ -14,8 +14,10 @@ machinery (:func:`oncoimmune.trial.run_trial`, side effects on), and the report 
 * the median PFS (months).
 
 Probabilities carry 95 % Wilson intervals (sampling uncertainty of the virtual cohort); the
-median PFS its Kaplan–Meier 95 % interval. The uncertainty of the model itself (its U-flagged
-defaults, not yet calibrated) is not in these intervals, and the report says so.
+median PFS its Kaplan–Meier 95 % interval. The virtual patients are those of the tumour type's
+calibration where one exists (:data:`~oncoimmune.trial._calibration.DEFAULT_CALIBRATIONS`: melanoma
+uses the CheckMate 067 calibration); other tumour types run on the model defaults, which are not
+calibrated. The uncertainty of the model itself is not in these intervals, and the report says so.
 
 Research and education software. This is not a prediction for a real person and never a
 treatment recommendation: decisions belong with the patient and their doctor.
@@ -136,6 +138,7 @@ class Prediction:
     seed: int
     options: dict[str, dict[str, Any]]
     trials: dict[str, Any]
+    calibration: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         def clean(x: Any) -> Any:
@@ -154,10 +157,15 @@ class Prediction:
                 "seed": self.seed,
                 "options": self.options,
                 "disclaimer": DISCLAIMER_TEXT,
+                "calibration": self.calibration,
                 "uncertainty": (
                     "95 % intervals over the virtual patients compatible with the profile (Wilson for probabilities, "
-                    "Kaplan-Meier for the median PFS); the model's own parameter uncertainty is not included, and "
-                    "its defaults are not yet calibrated to published trials."
+                    "Kaplan-Meier for the median PFS); the model's own parameter uncertainty is not included. "
+                    + (
+                        f"The virtual population is the '{self.calibration}' calibration (docs/validation.md)."
+                        if self.calibration
+                        else "No calibration exists for this tumour type yet: the model defaults are used."
+                    )
                 ),
             }
         )
@@ -189,6 +197,7 @@ def predict(
     follow_up_months:
         Follow-up of the virtual cohort.
     """
+    from oncoimmune.trial._calibration import DEFAULT_CALIBRATIONS
     from oncoimmune.trial._run import run_trial
     from oncoimmune.trial._spec import trial_spec_from_dict
 
@@ -219,6 +228,7 @@ def predict(
             {
                 "name": f"predict: {tt} profile, {name}",
                 "population": {"tumour_type": tt, "overrides": overrides},
+                "calibration": DEFAULT_CALIBRATIONS.get(tt),
                 "patients": int(samples),
                 "seed": int(seed),
                 "arms": [{"name": name, "regimen": regimen}],
@@ -254,4 +264,4 @@ def predict(
             "median_pfs_months": s["median_pfs_months"],
             "median_pfs_ci95_months": s["median_pfs_ci_months"],
         }
-    return Prediction(prof, int(samples), int(seed), out, trials)
+    return Prediction(prof, int(samples), int(seed), out, trials, DEFAULT_CALIBRATIONS.get(tt))

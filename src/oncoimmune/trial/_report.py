@@ -611,6 +611,48 @@ def _summary_table(result: Any) -> str:
     return _table(headers, rows, "summary")
 
 
+def _targets_section(result: Any) -> str:
+    """Published vs simulated for every target of the spec (empty when the spec lists none)."""
+    rows = result.summary.get("targets") or []
+    if not rows:
+        return ""
+
+    def fmt(metric: str, v: Any) -> str:
+        if not _finite(v):
+            return "not reached"
+        if "months" in metric:
+            return _months(v)
+        if metric.startswith(("pfs_hr", "os_hr")):
+            return f"{v:.2f}"
+        return _pct(v)
+
+    body = []
+    for r in rows:
+        tol = (
+            f"± {100 * r['tolerance']:.0f} %"
+            if r["kind"] == "relative"
+            else (
+                f"± {r['tolerance']:.2f}"
+                if r["metric"].startswith(("pfs_hr", "os_hr"))
+                else f"± {100 * r['tolerance']:.0f} pts"
+            )
+        )
+        figure = r["metric"] + (f" vs {r['versus']}" if r.get("versus") else "")
+        body.append(
+            [
+                r["arm"],
+                figure,
+                fmt(r["metric"], r["target"]),
+                tol,
+                fmt(r["metric"], r["simulated"]),
+                "yes" if r["inside"] else "no",
+                r["source"],
+            ]
+        )
+    headers = ["Arm", "Figure", "Published", "Tolerance", "Simulated", "Inside", "Source"]
+    return "<h2>Published vs simulated</h2>\n" + _table(headers, body, "targets")
+
+
 def _hr_table(result: Any) -> str:
     entries = _hr_entries(result)
     if not entries:
@@ -762,6 +804,7 @@ def render_report(result: Any, figures: Sequence[ReportFigure]) -> str:
 fractions of the arm's patients. Medians and their 95 % confidence intervals from Kaplan–Meier estimates;
 "not reached" when the curve (or a bound of its band) stays above 50 %. "—": no estimate (a landmark beyond
 the follow-up).</p>
+{_targets_section(result)}
 <h2>Hazard ratios</h2>
 {_hr_table(result)}
 <h2>Figures</h2>

@@ -47,6 +47,11 @@ __all__ = ["CHUNK_PATIENTS", "TrialResult", "run_trial"]
 PARAMETER_PREFIX = "param_"
 """Prefix of the per-patient model-parameter columns of ``patients.parquet`` (``param_k_CT`` ...)."""
 
+AE_FOLLOW_UP_DAYS = 100.0
+"""Adverse events are collected up to this many days after the last dose (CheckMate and KEYNOTE
+protocols report AEs to 100 days after the last dose for serious events and 30 days for others, R;
+oncoimmune.toxicity's background symptoms accrue only inside this window)."""
+
 CHUNK_PATIENTS = 1000
 """Patients integrated per engine call (memory stays bounded whatever the trial size)."""
 
@@ -203,12 +208,27 @@ class _ArmRun:
     def keys(self) -> tuple[str, ...]:
         return _OUTPUT_KEYS + (_TOXICITY_KEYS if self.spec.toxicity.enabled else ())
 
-    def toxicity(self, regimen_classes: tuple[str, ...]) -> Any:
-        """Side effects of the current trajectories (oncoimmune.toxicity), with management if the spec asks."""
+    def toxicity(self, regimen_classes: tuple[str, ...], stop_days: np.ndarray) -> Any:
+        """Side effects of the current trajectories (oncoimmune.toxicity), with management if the spec asks.
+
+        Adverse events are collected from the first dose to :data:`AE_FOLLOW_UP_DAYS` after each
+        patient's last dose (dosing stopped at ``stop_days``), as trials collect them: background
+        symptoms outside that window are not reported as treatment-related.
+        """
         from oncoimmune.toxicity import simulate_toxicity
+        from oncoimmune.treatments._doses import Regimen
 
         bad = self.status != 0
         outs = {k: np.where(bad[:, None], 0.0, self.outs[k]) for k in _TOXICITY_KEYS}
+        end = float(self.grid[-1])
+        if self.arm.untreated:
+            last = np.zeros(self.idx.size)
+        else:
+            days = np.array(
+                sorted({a.time_days for a in Regimen.parse(self.arm.regimen).administrations(self.covs[0], end)})
+            )
+            last = np.array([days[days <= s].max() if np.any(days <= s) else 0.0 for s in stop_days])
+        window = np.stack([np.zeros(self.idx.size), np.minimum(last + AE_FOLLOW_UP_DAYS, end)], axis=1)
         return simulate_toxicity(
             outs,
             self.grid,
@@ -216,6 +236,7 @@ class _ArmRun:
             drug_classes=list(regimen_classes),
             management=self.spec.toxicity.management,
             patient_ids=self.idx,
+            window=window,
         )
 
     def read(self) -> tuple[np.ndarray, Any, Any]:
@@ -358,7 +379,7 @@ def run_trial(
         run.simulate(stop, np.arange(idx.size))
         failed, deaths, resp = run.read()
         classes = () if arm.untreated else drug_classes_of(arm.regimen)
-        tox = run.toxicity(classes) if spec.toxicity.enabled else None
+        tox = run.toxicity(classes, stop) if spec.toxicity.enabled else None
         if not arm.untreated:
             # Second pass: dosing stops at progression (when the spec says so) and at a permanent
             # discontinuation for toxicity. The trajectory up to that day is unchanged, so the
@@ -377,7 +398,7 @@ def run_trial(
                 stop = new_stop
                 run.simulate(stop, again)
                 failed, deaths, resp = run.read()
-                tox = run.toxicity(classes) if spec.toxicity.enabled else None
+                tox = run.toxicity(classes, stop) if spec.toxicity.enabled else None
         outs, status = run.outs, run.status
         ends = survival_endpoints(
             progression_day=resp.progression_day,
@@ -420,7 +441,8 @@ def run_trial(
             arm_summary[arm.name].update(tox.summary())
         trajectories[arm.name] = {"t": grid, "sld_mm": outs["sld_mm"], "best_percent_change": resp.best_percent_change}
 
-    months = sorted({12.0, 24.0, 36.0, 60.0} | {float(t.metric.split(".")[1]) for t in spec.targets if "." in t.metric})
+    landmarks = {float(t.metric.split(".")[1]) for t in spec.targets if t.metric.startswith(("pfs_rate.", "os_rate."))}
+    months = sorted({12.0, 24.0, 36.0, 60.0} | landmarks)
     s_pfs = summarise_survival(pfs, rates_months=months)
     s_os = summarise_survival(os_, rates_months=months)
     for name, arm in arm_summary.items():

@@ -172,21 +172,35 @@ _METRICS = (
     "dcr",
     "median_pfs_months",
     "median_os_months",
+    "trae_any",
     "trae_g3plus",
     "pfs_rate",
     "os_rate",
+    "pfs_hr",
+    "os_hr",
+    "ae",
 )
 
 
 class Target(_Frozen):
-    """One published figure of one arm."""
+    """One published figure of one arm (a calibration or validation target).
+
+    ``metric`` is a figure of the trial summary: ``orr``, ``cr``, ``dcr``, ``median_pfs_months``,
+    ``median_os_months``, ``trae_any``, ``trae_g3plus``, a landmark rate ``pfs_rate.12`` / ``os_rate.36``
+    (months), a hazard ratio ``pfs_hr`` / ``os_hr`` against the arm named in ``versus``, or an
+    adverse-event rate ``ae.TERM.any`` / ``ae.TERM.g3plus`` (terms of :mod:`oncoimmune.toxicity`).
+    """
 
     arm: str = Field(min_length=1)
-    metric: str = Field(description="orr, cr, dcr, median_pfs_months, median_os_months, trae_g3plus, os_rate.36 ...")
+    metric: str = Field(
+        description="orr, cr, dcr, median_pfs_months, median_os_months, trae_any, trae_g3plus, os_rate.36, "
+        "pfs_hr (with versus), ae.crs.g3plus ..."
+    )
+    versus: str | None = Field(default=None, description="The comparator arm of a hazard ratio")
     value: float = Field(allow_inf_nan=False)
     tolerance: float = Field(gt=0, allow_inf_nan=False)
     kind: Literal["absolute", "relative"] = "absolute"
-    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False, description="Weight in a calibration search")
     source: str = ""
 
     @model_validator(mode="after")
@@ -196,8 +210,16 @@ class Target(_Frozen):
             raise ValueError(f"metric must be one of {list(_METRICS)} (rates as os_rate.36), not {self.metric!r}")
         if head in ("pfs_rate", "os_rate") and not tail.isdigit():
             raise ValueError(f"{head} needs a month, e.g. {head}.36")
-        if head not in ("pfs_rate", "os_rate") and tail:
+        if head == "ae":
+            from oncoimmune.toxicity import ALL_TERMS
+
+            term, _, grade = tail.partition(".")
+            if term not in ALL_TERMS or grade not in ("any", "g3plus"):
+                raise ValueError(f"ae metrics read ae.TERM.any or ae.TERM.g3plus with TERM one of {list(ALL_TERMS)}")
+        elif head not in ("pfs_rate", "os_rate") and tail:
             raise ValueError(f"{head} takes no suffix")
+        if (head in ("pfs_hr", "os_hr")) != (self.versus is not None):
+            raise ValueError("a hazard ratio (pfs_hr, os_hr) needs versus: ARM, and only a hazard ratio takes it")
         return self
 
     @property
@@ -207,7 +229,7 @@ class Target(_Frozen):
 
     @property
     def key(self) -> str:
-        return f"{self.arm}: {self.metric}"
+        return f"{self.arm}: {self.metric}" + (f" vs {self.versus}" if self.versus else "")
 
 
 class TrialSpec(_Frozen):
@@ -286,6 +308,8 @@ class TrialSpec(_Frozen):
         for i, t in enumerate(self.targets):
             if t.arm not in names:
                 raise ValidationError(f"targets[{i}].arm", f"be one of the arms {names}", t.arm)
+            if t.versus is not None and (t.versus not in names or t.versus == t.arm):
+                raise ValidationError(f"targets[{i}].versus", f"be another of the arms {names}", t.versus)
         return self
 
     @property
@@ -360,16 +384,19 @@ def trial_schema() -> dict[str, Any]:
     return schema
 
 
-def metric_value(summary: Mapping[str, Any], arm: str, metric: str) -> float:
+def metric_value(summary: Mapping[str, Any], arm: str, metric: str, versus: str | None = None) -> float:
     """One figure of a trial summary (NaN where the trial cannot give it, e.g. a median not reached)."""
     arms = summary["arms"]
     if arm not in arms:
         raise ValidationError("arm", f"be one of the trial's arms {list(arms)}", arm, "calibration target")
     s = arms[arm]
     head, _, tail = metric.partition(".")
-    v = s.get(head)
-    if tail:
-        v = (v or {}).get(tail)
+    if head in ("pfs_hr", "os_hr"):
+        v = (s.get(f"{head}_vs") or {}).get(versus)
+    else:
+        v = s.get(head)
+        for part in tail.split(".") if tail else ():
+            v = (v or {}).get(part)
     return float("nan") if v is None else float(v)
 
 
@@ -377,12 +404,13 @@ def evaluate_targets(summary: Mapping[str, Any], targets: list[Target]) -> list[
     """Each target with its simulated value, the difference and whether it is inside its tolerance."""
     rows = []
     for t in targets:
-        s = metric_value(summary, t.arm, t.metric)
+        s = metric_value(summary, t.arm, t.metric, t.versus)
         inside = bool(math.isfinite(s) and abs(s - t.value) <= t.scale + 1e-12)
         rows.append(
             {
                 "arm": t.arm,
                 "metric": t.metric,
+                "versus": t.versus,
                 "target": t.value,
                 "tolerance": t.tolerance,
                 "kind": t.kind,
