@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format docs mechanisms bench clean
+.PHONY: demo test lint format docs mechanisms validation bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,13 @@ format: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python docs/generate_catalogue.py
 	$(BIN)/python docs/generate_mechanisms.py
+	$(BIN)/python docs/generate_validation.py
 
 mechanisms: $(STAMP)
 	$(BIN)/python docs/generate_mechanisms.py
+
+validation: $(STAMP)
+	$(BIN)/python docs/generate_validation.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
