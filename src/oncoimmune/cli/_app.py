@@ -863,6 +863,32 @@ def schema_command(
     sys.stdout.write(json.dumps(trial_schema(), indent=2) + "\n")
 
 
+def _int_option(option: str, text: str | None, minimum: int) -> int | None:
+    """An integer command-line option given as text (``None`` when absent), at least ``minimum``."""
+    from oncoimmune.cli import _parse
+
+    if text is None:
+        return None
+    v = _parse.parse_number(option, text)
+    if v != int(v) or v < minimum:
+        raise ValidationError(option, f"be an integer >= {minimum}", text)
+    return int(v)
+
+
+def _progress_bar(console: Any) -> Any:
+    """The progress bar of the long commands (on stderr, removed when done)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
 @app.command("trial")
 @user_errors
 def trial_command(
@@ -887,38 +913,20 @@ def trial_command(
     PNG copies in DIR/figures). Research and education only: a virtual trial is not evidence
     about real patients.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from oncoimmune.cli import _parse
     from oncoimmune.plot import DISCLAIMER
     from oncoimmune.trial._run import run_trial
     from oncoimmune.trial._spec import load_trial_spec
 
-    def _int(option: str, text: str | None, minimum: int) -> int | None:
-        if text is None:
-            return None
-        v = _parse.parse_number(option, text)
-        if v != int(v) or v < minimum:
-            raise ValidationError(option, f"be an integer >= {minimum}", text)
-        return int(v)
-
-    n = _int("--patients", patients, 1)
-    s = _int("--seed", seed, 0)
-    w = _int("--workers", workers, 1)
+    n = _int_option("--patients", patients, 1)
+    s = _int_option("--seed", seed, 0)
+    w = _int_option("--workers", workers, 1)
     if out.exists() and not out.is_dir():
         raise ValidationError("--out", "be a directory", str(out))
     spec = load_trial_spec(spec_path)
     if n is not None or s is not None:
         spec = spec.with_overrides(patients=n, seed=s)
     console = _console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with _progress_bar(console) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(arm: str, done: int, total: int) -> None:
@@ -955,32 +963,18 @@ def calibrate_command(
     calibration (parameters, plausible ranges, death model, targets, provenance) to FILE.yaml, which a
     trial spec uses with `calibration: FILE.yaml`. This is a search: it takes minutes to hours.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from oncoimmune.cli import _parse
     from oncoimmune.trial._calibrate import calibrate, load_calibration_problem, write_calibration
 
-    w = None
-    if workers is not None:
-        v = _parse.parse_number("--workers", workers)
-        if v != int(v) or v < 1:
-            raise ValidationError("--workers", "be an integer >= 1", workers)
-        w = int(v)
+    w = _int_option("--workers", workers, 1)
     if out.suffix not in (".yaml", ".yml"):
         raise ValidationError("--out", "end in .yaml or .yml", str(out))
     if out.exists() and out.is_dir():
         raise ValidationError("--out", "be a file, not a directory", str(out))
     problem = load_calibration_problem(problem_path)
     console = _console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with _progress_bar(console) as bar:
         task = bar.add_task(f"calibrating {problem.name}", total=sum(st.max_evaluations for st in problem.stages))
 
         def progress(done: int, total: int, loss: float, best: float) -> None:
