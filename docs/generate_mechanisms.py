@@ -924,7 +924,7 @@ def targeted() -> Section:
         ("k_apo", "f_r0", "mu_r", "kg", "K_C"),
         rows,
         panels,
-        note=f"The growth rate {_p(g)}/day (covariate `growth_rate`) replaces the default `kg` so that "
+        note=f"The net growth rate {_p(g)}/day (covariate `growth_rate`, from which io_qsp solves `kg`) is set so that "
         "resistance shows within two years.",
     )
 

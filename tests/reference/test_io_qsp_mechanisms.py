@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 
-from oncoimmune.models import get_model
+from oncoimmune.models import get_model, io_qsp
 from oncoimmune.treatments import Covariates, Regimen
 from oncoimmune.treatments._plan import simulate_treatment
 
@@ -320,3 +320,25 @@ def test_ctla4_exponent_scales_the_priming_that_ipilimumab_frees():
     te_none = run("none", T120, base, growth_rate=0.01)[0]["TE"][0, 42]
     assert te[0.0] < 1.3 * te_none  # no co-stimulation effect (only Treg depletion remains)
     assert te[0.0] < te[0.5] < te[1.0]
+
+
+def test_a_burden_beyond_the_carrying_capacity_raises_that_patients_capacity():
+    # 400 mm in one lesion: about 3.4e13 cells, beyond K_C = 4.2e12 (a 20 cm tumour, population.md §3.1)
+    c = patient(tumour_burden_mm=400.0, n_lesions=1, growth_rate=0.01)
+    params, init, _ = io_qsp.patient(c)
+    viable = init["Cs"] + init["Cr"] + init["Ce"]
+    assert params["K_C"] == pytest.approx(viable / 0.95, rel=1e-12)
+    q = {p.name: p.value for p in io_qsp.PARAMETERS} | params
+    _, _, _, kill_t, kill_nk = io_qsp._untreated(q, viable)
+    net = params["kg"] * (1 - viable / params["K_C"]) - q["d_C"] - kill_nk - kill_t
+    assert net == pytest.approx(0.01, rel=1e-9)  # still the patient's net growth, not a regression
+    assert "K_C" not in io_qsp.patient(patient(growth_rate=0.01))[0]  # 74 mm: the model's capacity
+
+
+def test_pd1_suppression_output_counts_pdl1_on_infiltrating_cells():
+    model = get_model("io_qsp")
+    p = model.parameter_values(None).copy()
+    p[model.parameter_index("pdl1")] = 0.0
+    p[model.parameter_index("pdl1_tme")] = 0.2  # x = 0.2 / P50 0.1 = 2, n = 2: H = 4 / 5
+    y = model.initial_values(None)
+    assert float(io_qsp.outputs(y, p)["pd1_suppression"]) == pytest.approx(0.8, rel=1e-12)

@@ -495,8 +495,8 @@ PARAMETERS = (
         0.007,
         "1/day",
         f"{_P6}.6 k_C_growth, NSCLC (Usuda 1994 via popellab/SPQSP_IO); population.md §1.8 Popel NSCLC virtual-patient median, V",
-        "intrinsic growth rate of cancer cells",
-        (0.0, 10.0),
+        "intrinsic growth rate of cancer cells (plausible ranges belong to the virtual populations)",
+        (0.0, 100.0),
     ),
     _par(
         "K_C",
@@ -1126,8 +1126,10 @@ PARAMETERS = (
         "f_r0",
         1e-3,
         "1",
-        "U: chosen so that, at the default growth rate, dabrafenib + trametinib progress after about 11 months "
-        "(COMBI-d median PFS 11.0 months, clinical.md, R); resistant subclones pre-exist before BRAF/MEK or EGFR "
+        "U: chosen so that, at the default intrinsic growth rate (before growth_rate became the net growth of "
+        "the untreated tumour), dabrafenib + trametinib progressed after about 11 months (COMBI-d median PFS 11.0 "
+        "months, clinical.md, R); with the melanoma population the COMBI-d spec no longer reproduces it "
+        "(docs/validation.md), a calibration target; resistant subclones pre-exist before BRAF/MEK or EGFR "
         "therapy (Diaz LA et al., Nature 2012;486:537, R). The Luria-Delbruck expectation mu_r ln C (about 2.5e-6) "
         "ignores non-genetic and multi-pathway resistance.",
         "fraction of cancer cells resistant to targeted therapy before treatment; read only by initial_state",
@@ -1307,8 +1309,10 @@ def initial_state(
 
 
 GROWTH_HEADROOM = 0.05
-"""Least logistic headroom :math:`1 - C/K_C` used when :func:`baseline` solves for ``kg`` (a tumour at or
-beyond the carrying capacity is taken at 95 % of it, so that ``kg`` stays finite)."""
+"""Least logistic headroom :math:`1 - C/K_C` of a patient: :func:`baseline` raises the carrying capacity
+of a patient whose viable burden is at or beyond 95 % of ``K_C`` (a sum of diameters over many lesions
+can exceed what one tumour compartment holds) to :math:`C/0.95`, so that the untreated tumour still
+grows at the patient's net rate."""
 
 
 def baseline(
@@ -1325,11 +1329,12 @@ def baseline(
 
     .. math::
 
-        k_g = rac{g_{net} + d_C + \kappa_{NK} + (1 - f_{e0})\,\kappa_T}{\max(1 - C/K_C, 0.05)}
+        k_g = \frac{g_{net} + d_C + \kappa_{NK} + (1 - f_{e0})\,\kappa_T}{1 - C/K_C}
 
     so that stronger immune pressure (higher TMB, PD-L1, kill rate) means a faster-dividing tumour for the
-    same observed growth, and treatment acts on the balance an enrolled patient actually has. Returns
-    ``({"kg": ...} if solved, initial state)``.
+    same observed growth, and treatment acts on the balance an enrolled patient actually has. A burden
+    beyond 95 % of ``K_C`` raises this patient's ``K_C`` (:data:`GROWTH_HEADROOM`). Returns
+    ``(solved parameters: "kg" when solved, "K_C" when raised; initial state)``.
     """
     q = dict(zip(_PNAMES, (p.value for p in PARAMETERS), strict=True))
     q.update(params)
@@ -1347,9 +1352,11 @@ def baseline(
         if done:
             break
     solved: dict[str, float] = {}
+    if C > (1.0 - GROWTH_HEADROOM) * q["K_C"]:
+        solved["K_C"] = C / (1.0 - GROWTH_HEADROOM)
     if net_growth is not None:
         _, _, _, kill_T, kill_NK = _untreated(q, C)
-        head = max(1.0 - C / q["K_C"], GROWTH_HEADROOM)
+        head = 1.0 - C / solved.get("K_C", q["K_C"])
         solved["kg"] = (float(net_growth) + q["d_C"] + kill_NK + (1.0 - q["f_e0"]) * kill_T) / head
     return solved, initial_state({**q, **solved}, C)
 
@@ -1403,7 +1410,7 @@ def outputs(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
         ct = P["gamma_T"] * conc * 1000.0 / P[f"MW_{slot}"]
         occ[slot] = ct / (ct + P[f"KD_{slot}"])
         out[f"occupancy_{slot}"] = occ[slot]
-    x = (P["pdl1"] * (1.0 - occ["PD1"]) * (1.0 - occ["PDL1"]) / P["P50_PD1"]) ** P["n_PD1"]
+    x = ((P["pdl1"] + P["pdl1_tme"]) * (1.0 - occ["PD1"]) * (1.0 - occ["PDL1"]) / P["P50_PD1"]) ** P["n_PD1"]
     out["pd1_suppression"] = x / (1.0 + x)
     c_il2 = P["nM_per_IU_IL2"] * S["IL2_1"] / (1000.0 * P["V1_IL2"])
     out["conc_IL2_nM"] = c_il2
@@ -1518,7 +1525,9 @@ def patient(covariates, overrides=None) -> tuple[dict[str, float], dict[str, flo
     untreated quasi-steady state. ``overrides`` (a mapping of parameter values, e.g. a virtual
     patient's drawn ``k_CT`` or ``{"N_ss": 5}`` for an NK-depleted patient) apply before the solve; an
     override of ``kg`` itself is kept as given. Missing covariates keep the model defaults and are
-    listed in ``assumed``.
+    listed in ``assumed``; without ``growth_rate``, ``kg`` keeps its default *intrinsic* value, so a
+    patient with strong immune kill (e.g. a calibrated population's ``k_CT``) may then regress untreated:
+    give the growth rate whenever the kill parameters are not the defaults.
     """
     params: dict[str, float] = {}
     assumed: list[str] = []
