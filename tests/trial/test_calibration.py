@@ -3,7 +3,7 @@
 The search itself runs here on a tiny problem (a few patients, two evaluations) to check what it
 writes: a calibration file that a spec can name and that reproduces, on the same patients, the
 figures the file reports. Whether the shipped calibrations reproduce the published trials on other
-patients is checked in tests/reference/test_trial_calibration.py.
+patients is checked in tests/reference/test_trial_validation.py.
 """
 
 from __future__ import annotations

@@ -1018,15 +1018,10 @@ def predict_command(
     """
     from rich.table import Table
 
-    from oncoimmune.cli import _parse
     from oncoimmune.trial._predict import DISCLAIMER_TEXT, predict, read_profile
 
-    n = _parse.parse_number("--samples", samples)
-    if n != int(n) or n < 1:
-        raise ValidationError("--samples", "be an integer >= 1", samples)
-    s = _parse.parse_number("--seed", seed)
-    if s != int(s) or s < 0:
-        raise ValidationError("--seed", "be an integer >= 0", seed)
+    n = _int_option("--samples", samples, 1)
+    s = _int_option("--seed", seed, 0)
     profile = read_profile(profile_path)
     result = predict(profile, therapies=therapies or None, samples=int(n), seed=int(s))
     if as_json:
@@ -1059,10 +1054,9 @@ def predict_command(
         )
     console = _console()
     console.print(table)
-    console.print(
-        "[dim]95 % intervals over virtual patients compatible with the profile; the model is not yet "
-        "calibrated to published trials.[/dim]"
-    )
+    from rich.markup import escape
+
+    console.print(f"[dim]{escape(result.to_json()['uncertainty'])}[/dim]")
     console.print(f"[bold]{DISCLAIMER_TEXT}[/bold]")
 
 

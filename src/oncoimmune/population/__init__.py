@@ -25,7 +25,7 @@ normal scores (:mod:`oncoimmune.population._sample`): age; weight (log-normal) a
 eGFR mean and SD of the pooled nivolumab trials), from which eGFR follows by the race-free
 CKD-EPI 2021 equation; ECOG; baseline tumour burden (log-normal), correlated
 with ECOG, LDH and the number of target lesions (Hillman 2009); LDH (split log-normal);
-the intrinsic growth rate (log-normal, correlated with LDH); TMB (log-normal, with an MSI-high
+the net growth rate of the untreated tumour (log-normal, correlated with LDH); TMB (log-normal, with an MSI-high
 log-uniform component; correlated with age); PD-L1 (a mixture over TPS strata, independent of
 TMB: Yarchoan 2019); for LBCL the CD19 fraction. The correlation matrix is recorded in
 ``frame.attrs["provenance"]``.

@@ -279,7 +279,11 @@ def draw_plausible(
         good = np.ones(rows.size, dtype=bool)
         for j, i in enumerate(rows):
             drawn = {k: float(v) for k, v in values.iloc[i].items()}
-            solved, _, _ = model.patient(covs[i], drawn)
+            try:
+                solved, _, _ = model.patient(covs[i], drawn)
+            except ValidationError:  # e.g. drawn fractions that cannot coexist: implausible, redraw
+                good[j] = False
+                continue
             q = {**drawn, **solved}
             for name, rng in plausible.items():
                 x = q.get(name, float(model.parameter_values(None)[model.parameter_index(name)]))

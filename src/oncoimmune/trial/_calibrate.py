@@ -165,7 +165,7 @@ def _loss(summary: Mapping[str, Any], targets: list[Target]) -> tuple[float, dic
         if t.weight == 0:
             continue
         if not math.isfinite(s):
-            # a median not reached: count it as the last follow-up month, which is above any finite target
+            # a figure the trial cannot give (a median not reached, a rate beyond follow-up): far off target
             s = 10.0 * t.value + 10.0 * t.scale
         total += t.weight * ((s - t.value) / t.scale) ** 2
     return total, figures
@@ -271,7 +271,7 @@ def calibrate(
         best = min((e for e in history if e.stage == k), key=lambda e: e.loss)
         for n, v in best.values.items():
             _set_path(state, n, float(f"{v:.6g}"))
-        del res
+        del res  # the optimum is read from the history (the best evaluation, rounded as evaluated)
 
     final = run(state)
     rows = evaluate_targets(final, problem.targets)
@@ -287,7 +287,7 @@ def calibrate(
         "death_model": state["death_model"],
         "targets": rows,
         "provenance": {
-            "command": f"oncoimmune calibrate {problem.name}",
+            "command": "oncoimmune calibrate PROBLEM.yaml --out FILE.yaml (problem below)",
             "problem": problem.model_dump(mode="json"),
             "problem_sha256": digest,
             "spec": problem.spec,

@@ -211,9 +211,9 @@ class _ArmRun:
     def toxicity(self, regimen_classes: tuple[str, ...], stop_days: np.ndarray) -> Any:
         """Side effects of the current trajectories (oncoimmune.toxicity), with management if the spec asks.
 
-        Adverse events are collected from the first dose to :data:`AE_FOLLOW_UP_DAYS` after each
-        patient's last dose (dosing stopped at ``stop_days``), as trials collect them: background
-        symptoms outside that window are not reported as treatment-related.
+        Background (placebo-rate) symptoms are collected from the first dose to
+        :data:`AE_FOLLOW_UP_DAYS` after each patient's last dose (dosing stopped at ``stop_days``), as
+        trials collect adverse events; drug-driven events follow the exposures, which end with the drug.
         """
         from oncoimmune.toxicity import simulate_toxicity
         from oncoimmune.treatments._doses import Regimen
@@ -221,7 +221,7 @@ class _ArmRun:
         bad = self.status != 0
         outs = {k: np.where(bad[:, None], 0.0, self.outs[k]) for k in _TOXICITY_KEYS}
         end = float(self.grid[-1])
-        if self.arm.untreated:
+        if self.arm.untreated or self.idx.size == 0:
             last = np.zeros(self.idx.size)
         else:
             days = np.array(

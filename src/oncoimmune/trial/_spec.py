@@ -218,6 +218,8 @@ class Target(_Frozen):
                 raise ValueError(f"ae metrics read ae.TERM.any or ae.TERM.g3plus with TERM one of {list(ALL_TERMS)}")
         elif head not in ("pfs_rate", "os_rate") and tail:
             raise ValueError(f"{head} takes no suffix")
+        if self.kind == "relative" and self.value == 0:
+            raise ValueError("a relative tolerance needs a non-zero value")
         if (head in ("pfs_hr", "os_hr")) != (self.versus is not None):
             raise ValueError("a hazard ratio (pfs_hr, os_hr) needs versus: ARM, and only a hazard ratio takes it")
         return self
@@ -279,6 +281,19 @@ class TrialSpec(_Frozen):
         model = get_model(self.model)
         check_parameter_set(model, self.population.parameters, "population.parameters")
         check_plausible_ranges(model, self.population.plausible, "population.plausible")
+        if self.calibration is not None:
+            from oncoimmune.trial._calibration import load_calibration
+
+            cal = load_calibration(self.calibration)
+            if cal.tumour_type and cal.tumour_type != self.population.tumour_type:
+                raise ValidationError(
+                    "calibration",
+                    f"be a calibration of {self.population.tumour_type} (population.tumour_type), not of "
+                    f"{cal.tumour_type}",
+                    self.calibration,
+                )
+            if cal.model != self.model:
+                raise ValidationError("calibration", f"be a calibration of model {self.model}", self.calibration)
         return self
 
     @field_validator("model")
