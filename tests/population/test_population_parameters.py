@@ -63,6 +63,25 @@ def test_a_patient_keeps_its_values_whatever_the_trial_size_chunking_or_other_pa
     assert not np.array_equal(full["k_CT"].to_numpy(), sample_parameters(p, 3000, 12)["k_CT"].to_numpy())
 
 
+def test_a_mixture_gives_the_drawn_value_to_its_fraction_of_carriers_and_otherwise_to_the_rest():
+    mixed = _set(f_e0={"median": 1e-6, "omega": 1.5, "fraction": 0.3})
+    plain = _set(f_e0={"median": 1e-6, "omega": 1.5})
+    n = 20_000
+    x = sample_parameters(mixed, n, 5)["f_e0"].to_numpy()
+    y = sample_parameters(plain, n, 5)["f_e0"].to_numpy()
+    carrier = x > 0
+    # binomial SE of the share: sqrt(0.3 * 0.7 / 20000) = 0.0032
+    assert abs(carrier.mean() - 0.3) < 0.015
+    # carriers keep the draws they would have without the mixture; the others take `otherwise` (0)
+    assert np.array_equal(x[carrier], y[carrier])
+    assert (x[~carrier] == 0.0).all()
+    # and who carries it is independent of the value drawn
+    assert stats.kstest(np.log(y[carrier]), np.log(y[~carrier])).pvalue > 1e-3
+    # a fixed value can be a mixture too, with another value for the non-carriers
+    fixed = sample_parameters(_set(nu_CTLA4={"value": 0.7, "fraction": 0.5, "otherwise": 1.0}), 1000, 2)
+    assert set(np.unique(fixed["nu_CTLA4"])) == {0.7, 1.0}
+
+
 def test_bad_parameter_sets_name_the_field_rule_and_value():
     with pytest.raises(UnknownNameError, match=r"'parameters' parameter .* must be one of .*Got 'k_XX'"):
         _set(k_XX={"median": 1.0})
@@ -76,6 +95,10 @@ def test_bad_parameter_sets_name_the_field_rule_and_value():
         _set(k_CT={"value": 1.0, "omega": 1.0})
     with pytest.raises(ValidationError, match=r"parameters\.k_CT\.omega"):
         _set(k_CT={"median": 1.0, "omega": float("nan")})
+    with pytest.raises(ValidationError, match=r"parameters\.f_e0\.fraction.*greater than 0.*Got 0"):
+        _set(f_e0={"median": 1e-6, "fraction": 0.0})
+    with pytest.raises(ValidationError, match=r"parameters\.k_CT\.otherwise.*bounds \[0\.0, 100\.0\].*Got -1"):
+        _set(k_CT={"median": 5.0, "fraction": 0.5, "otherwise": -1.0})
     with pytest.raises(ValidationError, match=r"plausible\.kg.*lower, upper or both"):
         check_plausible_ranges(IO, {"kg": {}})
 

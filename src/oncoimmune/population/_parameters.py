@@ -17,6 +17,13 @@ number of patients, the chunking or the other parameters in the set, as for the 
 
 Truncation is exact (inverse CDF on the truncated interval), not clipping, so no value piles up at
 a bound.
+
+A parameter can also be a two-component mixture: with ``fraction`` :math:`\pi < 1`, a share
+:math:`\pi` of patients carry the value drawn as above and the others take ``otherwise`` (default 0),
+which is how a trait that only some tumours have is written (a pre-existing immune-escape subclone:
+either a patient's tumour has one, at some frequency, or it has none). Whether a patient carries it
+comes from a stream of its own (the parameter's name + ``"#carrier"``), so the values drawn for
+carriers are the same draws as without the mixture.
 """
 
 from __future__ import annotations
@@ -63,6 +70,9 @@ class ParameterDistribution(BaseModel):
         Log-normal median (in the parameter's unit) and SD of the log (0 = no variability).
     lower, upper:
         Truncation bounds (default: the model parameter's bounds).
+    fraction, otherwise:
+        Mixture: the share of patients who carry the drawn (or fixed) value, in (0, 1] (default 1,
+        everyone); the others take ``otherwise`` (default 0; it must lie in the parameter's bounds).
     unit, source, flag:
         What the value is in, where it comes from, and its status (V, R, U, C, D), as everywhere in
         the package; a calibration writes its own provenance here.
@@ -75,6 +85,10 @@ class ParameterDistribution(BaseModel):
     omega: float = Field(default=0.0, ge=0, le=5, allow_inf_nan=False, description="SD of ln(parameter)")
     lower: float | None = Field(default=None, allow_inf_nan=False, description="Truncation: least value")
     upper: float | None = Field(default=None, allow_inf_nan=False, description="Truncation: largest value")
+    fraction: float = Field(
+        default=1.0, gt=0, le=1, allow_inf_nan=False, description="Share of patients who carry the drawn value"
+    )
+    otherwise: float = Field(default=0.0, allow_inf_nan=False, description="Value of the non-carriers")
     unit: str = ""
     source: str = ""
     flag: Literal["V", "R", "U", "C", "D"] | None = None
@@ -96,7 +110,7 @@ class ParameterDistribution(BaseModel):
 
     @property
     def variable(self) -> bool:
-        return self.median is not None and self.omega > 0
+        return (self.median is not None and self.omega > 0) or self.fraction < 1.0
 
 
 def _slot(name: str) -> int:
@@ -130,7 +144,8 @@ def check_parameter_set(model: Any, parameters: Mapping[str, Any], where: str = 
                     f"{field}.{sub}" if sub else field, "be valid: " + msg, err.get("input")
                 ) from None
         lo, hi = model.parameters[names.index(name)].bounds
-        for key in ("value", "median", "lower", "upper"):
+        keys = ("value", "median", "lower", "upper") + (("otherwise",) if dist.fraction < 1.0 else ())
+        for key in keys:
             v = getattr(dist, key)
             if v is not None and not lo <= v <= hi:
                 raise ValidationError(f"{field}.{key}", f"be within the parameter's bounds [{lo}, {hi}]", v)
@@ -166,7 +181,9 @@ def sample_parameters(
     """Parameter values of patients ``start .. start + n - 1``: one column per parameter, one row per patient.
 
     ``parameters`` as returned by :func:`check_parameter_set`. Fixed values are repeated; log-normal
-    ones are drawn by inverse CDF on the truncated interval from the patient's own stream.
+    ones are drawn by inverse CDF on the truncated interval from the patient's own stream; with a
+    ``fraction`` below 1, the non-carriers (a uniform draw of their own at or above ``fraction``) take
+    ``otherwise``.
     """
     for key, v, lo in (("n", n, 1), ("seed", seed, 0), ("start", start, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
@@ -187,6 +204,9 @@ def sample_parameters(
                 cols[name] = np.maximum(cols[name], d.lower)
             if d.upper is not None:
                 cols[name] = np.minimum(cols[name], d.upper)
+        if d.fraction < 1.0:
+            carrier = _draws(seed, start, n, name + "#carrier", attempt) < d.fraction
+            cols[name] = np.where(carrier, cols[name], float(d.otherwise))
     return pd.DataFrame(cols, index=pd.RangeIndex(start, start + n))
 
 
