@@ -56,6 +56,24 @@ def test_the_checkmate067_calibration_ships_with_units_sources_and_flags():
     assert "tumour" in cal.death_model
 
 
+@pytest.mark.parametrize("name", ["checkmate067", "zuma1"])
+def test_every_shipped_calibration_carries_units_sources_flags_and_its_provenance(name):
+    from oncoimmune.trial._calibration import DEFAULT_CALIBRATIONS
+    from oncoimmune.trial._validation import VALIDATION_RUNS
+
+    assert set(DEFAULT_CALIBRATIONS.values()) <= set(calibrations())
+    cal = load_calibration(name)
+    for pname, dist in cal.parameters.items():
+        assert dist.unit and dist.source and dist.flag, pname
+    prov = cal.provenance
+    # fitted on patients the validation of its spec does not use
+    assert prov["seed"] != VALIDATION_RUNS[prov["spec"]].seed
+    assert prov["evaluations"] >= 1 and prov["problem"]["name"] == name
+    # the problem that produced it ships with it
+    problem = load_calibration_problem(ROOT / "examples" / "calibration" / f"{name}.yaml")
+    assert problem.model_dump(mode="json") == prov["problem"]
+
+
 def test_a_spec_names_a_calibration_and_its_own_entries_override_it():
     from oncoimmune.trial._calibration import resolve_population
 
@@ -152,6 +170,8 @@ def test_metrics_are_read_from_the_trial_summary():
         (lambda d: d["stages"][0].update(targets=["os_rate.99"]), "stages"),
         (lambda d: d["stages"][0]["free"]["parameters.k_CT.median"].update(lower=-1.0), "stages.0.free"),
         (lambda d: d.pop("seed"), "seed"),
+        (lambda d: d.update(base="no_such_calibration"), "base"),
+        (lambda d: d["stages"][0]["free"].update({"parameters.k_CT.lower": {"lower": 1, "upper": 2}}), "stages.0.free"),
     ],
 )
 def test_bad_calibration_problems_name_the_field(tmp_path, edit, field):
@@ -199,6 +219,40 @@ def test_calibrate_writes_a_file_that_reproduces_its_figures_on_the_same_patient
             assert sim != sim
         else:
             assert sim == pytest.approx(row["simulated"], abs=1e-6), row
+
+
+def test_a_problem_builds_on_a_base_calibration_and_fits_what_its_start_adds(tmp_path):
+    """A problem with ``base`` starts from that calibration (its population and death model) plus its own
+    start; the written file carries both, names the base, and fits a mixture's carrier fraction and a
+    4-year PFS rate that the spec itself does not report."""
+    base = load_calibration("checkmate067")
+    problem_data = {
+        "name": "on_top",
+        "spec": "checkmate067_like",
+        "base": "checkmate067",
+        "patients": 18,
+        "seed": 4,
+        "start": {"parameters": {"k_pro": {"value": 2.0, "unit": "1/day", "source": "test", "flag": "U"}}},
+        "targets": [{"arm": "nivolumab", "metric": "pfs_rate.48", "value": 0.31, "tolerance": 0.07}],
+        "stages": [
+            {
+                "targets": ["pfs_rate.48"],
+                "max_evaluations": 2,
+                "free": {"parameters.f_e0.fraction": {"lower": 0.05, "upper": 0.95, "scale": "linear"}},
+            }
+        ],
+    }
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(problem_data))
+    doc = calibrate(load_calibration_problem(tmp_path / "p.yaml"))
+    assert doc["provenance"]["base"] == "checkmate067"
+    assert doc["parameters"]["k_pro"]["value"] == 2.0
+    assert doc["parameters"]["k_CT"]["median"] == base.parameters["k_CT"].median
+    assert doc["death_model"] == base.death_model
+    assert 0.05 <= doc["parameters"]["f_e0"]["fraction"] <= 0.95
+    (row,) = doc["targets"]
+    assert row["metric"] == "pfs_rate.48" and row["simulated"] is not None  # computed although the spec lacks it
+    cal = load_calibration(str(write_calibration(doc, tmp_path / "on_top.yaml")))
+    assert cal.parameters["k_pro"].value == 2.0
 
 
 def test_spec_targets_are_reported_as_published_vs_simulated(tmp_path):

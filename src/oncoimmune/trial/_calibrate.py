@@ -6,6 +6,10 @@ A calibration problem (YAML, validated; example ``examples/calibration/checkmate
 * ``patients`` and ``seed``: the virtual trial every evaluation runs (common random numbers: the same
   patients, randomisation and death draws at every point, so differences come from the knobs only);
 * ``start``: the starting calibration (``parameters``, ``plausible``, ``death_model``);
+* ``base`` (optional): a calibration to build on (a shipped name such as ``checkmate067`` or a path): its
+  parameters, plausible ranges and death model are the start, and ``start`` overrides them entry by
+  entry, so a problem that fits one more mechanism on a calibrated population (high-dose IL-2 on the
+  CheckMate 067 melanoma population) restates nothing; the result names its base in the provenance;
 * ``targets``: published figures, each ``{arm, metric, value, tolerance, kind, source}`` with
   ``metric`` one of the summary's figures (``orr``, ``cr``, ``dcr``, ``median_pfs_months``,
   ``median_os_months``, ``os_rate.36``, ``pfs_rate.12``, ``trae_g3plus`` ...), ``kind`` ``absolute``
@@ -87,6 +91,7 @@ class CalibrationProblem(_Frozen):
     patients: int = Field(gt=0, le=100_000)
     seed: int = Field(ge=0)
     start: dict[str, Any] = Field(default_factory=dict)
+    base: str | None = Field(default=None, min_length=1, description="Calibration the start builds on")
     targets: list[Target] = Field(min_length=1)
     stages: list[Stage] = Field(min_length=1)
 
@@ -95,6 +100,14 @@ class CalibrationProblem(_Frozen):
         unknown = sorted(set(self.start) - {"parameters", "plausible", "death_model"})
         if unknown:
             raise ValidationError("start", "take parameters, plausible and death_model only", unknown)
+        if self.base is not None:
+            from oncoimmune.errors import OncoimmuneError
+            from oncoimmune.trial._calibration import load_calibration
+
+            try:
+                load_calibration(self.base)
+            except OncoimmuneError as exc:
+                raise ValidationError("base", f"name a valid calibration ({exc})", self.base) from None
         metrics = {t.metric for t in self.targets}
         for i, st in enumerate(self.stages):
             missing = sorted(set(st.targets) - metrics)
@@ -105,11 +118,13 @@ class CalibrationProblem(_Frozen):
                 if not ((head == "parameters" and path.count(".") == 2) or (head == "death_model" and "." in path)):
                     raise ValidationError(
                         f"stages.{i}.free",
-                        "name knobs as parameters.NAME.median|value|omega or death_model.PATH",
+                        "name knobs as parameters.NAME.median|value|omega|fraction or death_model.PATH",
                         path,
                     )
-                if head == "parameters" and path.rsplit(".", 1)[1] not in ("median", "value", "omega"):
-                    raise ValidationError(f"stages.{i}.free", "end parameter knobs in median, value or omega", path)
+                if head == "parameters" and path.rsplit(".", 1)[1] not in ("median", "value", "omega", "fraction"):
+                    raise ValidationError(
+                        f"stages.{i}.free", "end parameter knobs in median, value, omega or fraction", path
+                    )
         return self
 
 
@@ -171,6 +186,24 @@ def _loss(summary: Mapping[str, Any], targets: list[Target]) -> tuple[float, dic
     return total, figures
 
 
+def _based_on(name: str, start: Mapping[str, Any]) -> dict[str, Any]:
+    """The start of a problem with a ``base``: the base calibration's entries, overridden by ``start``'s."""
+    from oncoimmune.trial._calibration import load_calibration
+
+    cal = load_calibration(name)
+    out: dict[str, Any] = {
+        "parameters": {k: d.model_dump(exclude_defaults=True) for k, d in cal.parameters.items()},
+        "plausible": {k: r.model_dump(exclude_defaults=True) for k, r in cal.plausible.items()},
+        "death_model": copy.deepcopy(cal.death_model),
+    }
+    for key, entries in start.items():
+        if key == "death_model":
+            out[key] = copy.deepcopy(entries)
+        else:
+            out[key].update(copy.deepcopy(entries))
+    return out
+
+
 def calibrate(
     problem: CalibrationProblem,
     *,
@@ -195,7 +228,21 @@ def calibrate(
     base["patients"] = problem.patients
     base["seed"] = problem.seed
     base["calibration"] = None
+    # the trial computes the figures the problem fits (landmark rates at the months its targets name)
+    base["targets"] = [t.model_dump(mode="json") for t in problem.targets]
     state: dict[str, Any] = copy.deepcopy(problem.start)
+    if problem.base is not None:
+        from oncoimmune.trial._calibration import load_calibration
+
+        base_cal = load_calibration(problem.base)
+        if (base_cal.tumour_type, base_cal.model) != (spec.population.tumour_type, spec.model):
+            raise ValidationError(
+                "base",
+                f"be a calibration of the spec's tumour type and model ({spec.population.tumour_type}, {spec.model})",
+                f"{problem.base} ({base_cal.tumour_type}, {base_cal.model})",
+                problem.name,
+            )
+        state = _based_on(problem.base, state)
     state.setdefault("parameters", {})
     state.setdefault("plausible", {})
     state.setdefault("death_model", {})
@@ -291,6 +338,7 @@ def calibrate(
             "problem": problem.model_dump(mode="json"),
             "problem_sha256": digest,
             "spec": problem.spec,
+            "base": problem.base,
             "patients": problem.patients,
             "seed": problem.seed,
             "evaluations": len(history),
