@@ -77,6 +77,9 @@ def test_a_mixture_gives_the_drawn_value_to_its_fraction_of_carriers_and_otherwi
     assert (x[~carrier] == 0.0).all()
     # and who carries it is independent of the value drawn
     assert stats.kstest(np.log(y[carrier]), np.log(y[~carrier])).pvalue > 1e-3
+    # a median without spread can be the carriers' value too
+    fixed_median = sample_parameters(_set(f_e0={"median": 1e-6, "fraction": 0.3}), n, 5)["f_e0"].to_numpy()
+    assert set(np.unique(fixed_median)) == {0.0, 1e-6} and np.array_equal(fixed_median > 0, carrier)
     # a fixed value can be a mixture too, with another value for the non-carriers
     fixed = sample_parameters(_set(nu_CTLA4={"value": 0.7, "fraction": 0.5, "otherwise": 1.0}), 1000, 2)
     assert set(np.unique(fixed["nu_CTLA4"])) == {0.7, 1.0}
@@ -97,7 +100,10 @@ def test_bad_parameter_sets_name_the_field_rule_and_value():
         _set(k_CT={"median": 1.0, "omega": float("nan")})
     with pytest.raises(ValidationError, match=r"parameters\.f_e0\.fraction.*greater than 0.*Got 0"):
         _set(f_e0={"median": 1e-6, "fraction": 0.0})
-    with pytest.raises(ValidationError, match=r"parameters\.k_CT\.otherwise.*bounds \[0\.0, 100\.0\].*Got -1"):
+    with pytest.raises(
+        ValidationError,
+        match=r"parameters\.k_CT\.otherwise.*bounds \[0\.0, 100\.0\] \(otherwise defaults to 0\).*Got -1",
+    ):
         _set(k_CT={"median": 5.0, "fraction": 0.5, "otherwise": -1.0})
     with pytest.raises(ValidationError, match=r"plausible\.kg.*lower, upper or both"):
         check_plausible_ranges(IO, {"kg": {}})

@@ -56,7 +56,7 @@ def test_the_checkmate067_calibration_ships_with_units_sources_and_flags():
     assert "tumour" in cal.death_model
 
 
-@pytest.mark.parametrize("name", ["checkmate067", "zuma1"])
+@pytest.mark.parametrize("name", calibrations())
 def test_every_shipped_calibration_carries_units_sources_flags_and_its_provenance(name):
     from oncoimmune.trial._calibration import DEFAULT_CALIBRATIONS
     from oncoimmune.trial._validation import VALIDATION_RUNS
@@ -171,6 +171,10 @@ def test_metrics_are_read_from_the_trial_summary():
         (lambda d: d["stages"][0]["free"]["parameters.k_CT.median"].update(lower=-1.0), "stages.0.free"),
         (lambda d: d.pop("seed"), "seed"),
         (lambda d: d.update(base="no_such_calibration"), "base"),
+        (
+            lambda d: d["stages"][0]["free"].update({"parameters.f_e0.fraction": {"lower": 0.1, "upper": 1.5}}),
+            "stages.0.free.parameters.f_e0.fraction",
+        ),
         (lambda d: d["stages"][0]["free"].update({"parameters.k_CT.lower": {"lower": 1, "upper": 2}}), "stages.0.free"),
     ],
 )
@@ -222,23 +226,28 @@ def test_calibrate_writes_a_file_that_reproduces_its_figures_on_the_same_patient
 
 
 def test_a_problem_builds_on_a_base_calibration_and_fits_what_its_start_adds(tmp_path):
-    """A problem with ``base`` starts from that calibration (its population and death model) plus its own
-    start; the written file carries both, names the base, and fits a mixture's carrier fraction and a
-    4-year PFS rate that the spec itself does not report."""
+    """A problem with ``base`` starts from that calibration (its population and death model, as written) plus
+    its own start, a partial death model overriding the base's entry by entry; the written file carries both,
+    names the base, and fits a mixture's carrier fraction against a landmark rate that neither the spec nor
+    the default landmarks (12, 24, 36, 60 months) report."""
     base = load_calibration("checkmate067")
+    assert not 0.6 <= base.parameters["f_e0"].fraction <= 0.95  # so that a fitted value in range shows the knob acted
     problem_data = {
         "name": "on_top",
         "spec": "checkmate067_like",
         "base": "checkmate067",
         "patients": 18,
         "seed": 4,
-        "start": {"parameters": {"k_pro": {"value": 2.0, "unit": "1/day", "source": "test", "flag": "U"}}},
-        "targets": [{"arm": "nivolumab", "metric": "pfs_rate.48", "value": 0.31, "tolerance": 0.07}],
+        "start": {
+            "parameters": {"k_pro": {"value": 2.0, "unit": "1/day", "source": "test", "flag": "U"}},
+            "death_model": {"tumour": {"hazard_per_day": 2.0e-4}},
+        },
+        "targets": [{"arm": "nivolumab", "metric": "pfs_rate.30", "value": 0.31, "tolerance": 0.07}],
         "stages": [
             {
-                "targets": ["pfs_rate.48"],
+                "targets": ["pfs_rate.30"],
                 "max_evaluations": 2,
-                "free": {"parameters.f_e0.fraction": {"lower": 0.05, "upper": 0.95, "scale": "linear"}},
+                "free": {"parameters.f_e0.fraction": {"lower": 0.6, "upper": 0.95, "scale": "linear"}},
             }
         ],
     }
@@ -247,10 +256,14 @@ def test_a_problem_builds_on_a_base_calibration_and_fits_what_its_start_adds(tmp
     assert doc["provenance"]["base"] == "checkmate067"
     assert doc["parameters"]["k_pro"]["value"] == 2.0
     assert doc["parameters"]["k_CT"]["median"] == base.parameters["k_CT"].median
-    assert doc["death_model"] == base.death_model
-    assert 0.05 <= doc["parameters"]["f_e0"]["fraction"] <= 0.95
+    assert "lower" not in doc["parameters"]["k_CT"]  # the base's entries as written, not with model bounds filled in
+    tumour = doc["death_model"]["tumour"]
+    assert tumour["hazard_per_day"] == 2.0e-4
+    assert tumour["exponent"] == base.death_model["tumour"]["exponent"]
+    assert tumour["lethal_cells"] == base.death_model["tumour"]["lethal_cells"]
+    assert 0.6 <= doc["parameters"]["f_e0"]["fraction"] <= 0.95
     (row,) = doc["targets"]
-    assert row["metric"] == "pfs_rate.48" and row["simulated"] is not None  # computed although the spec lacks it
+    assert row["metric"] == "pfs_rate.30" and row["simulated"] is not None
     cal = load_calibration(str(write_calibration(doc, tmp_path / "on_top.yaml")))
     assert cal.parameters["k_pro"].value == 2.0
 

@@ -23,7 +23,10 @@ A parameter can also be a two-component mixture: with ``fraction`` :math:`\pi < 
 which is how a trait that only some tumours have is written (a pre-existing immune-escape subclone:
 either a patient's tumour has one, at some frequency, or it has none). Whether a patient carries it
 comes from a stream of its own (the parameter's name + ``"#carrier"``), so the values drawn for
-carriers are the same draws as without the mixture.
+carriers are the same draws as without the mixture. A mixture counts as variable for
+:func:`draw_plausible`: an implausible patient is redrawn whole, carrier status included, so the
+share of carriers among plausible patients is ``fraction`` only where plausibility does not depend on
+the parameter.
 """
 
 from __future__ import annotations
@@ -148,7 +151,8 @@ def check_parameter_set(model: Any, parameters: Mapping[str, Any], where: str = 
         for key in keys:
             v = getattr(dist, key)
             if v is not None and not lo <= v <= hi:
-                raise ValidationError(f"{field}.{key}", f"be within the parameter's bounds [{lo}, {hi}]", v)
+                extra = " (otherwise defaults to 0)" if key == "otherwise" else ""
+                raise ValidationError(f"{field}.{key}", f"be within the parameter's bounds [{lo}, {hi}]{extra}", v)
         if dist.median is not None:
             dist = dist.model_copy(
                 update={
@@ -192,7 +196,7 @@ def sample_parameters(
     for name, d in parameters.items():
         if d.value is not None:
             cols[name] = np.full(n, float(d.value))
-        elif not d.variable:
+        elif d.omega == 0.0:  # a median without spread (possibly the carriers' value of a mixture)
             cols[name] = np.full(n, float(d.median))
         else:
             mu, om = math.log(d.median), d.omega

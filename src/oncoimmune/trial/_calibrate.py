@@ -121,6 +121,12 @@ class CalibrationProblem(_Frozen):
                         "name knobs as parameters.NAME.median|value|omega|fraction or death_model.PATH",
                         path,
                     )
+                if head == "parameters" and path.endswith(".fraction"):
+                    kn = st.free[path]
+                    if kn.lower <= 0.0 or kn.upper > 1.0:
+                        raise ValidationError(
+                            f"stages.{i}.free.{path}", "search a fraction within (0, 1]", [kn.lower, kn.upper]
+                        )
                 if head == "parameters" and path.rsplit(".", 1)[1] not in ("median", "value", "omega", "fraction"):
                     raise ValidationError(
                         f"stages.{i}.free", "end parameter knobs in median, value, omega or fraction", path
@@ -188,17 +194,18 @@ def _loss(summary: Mapping[str, Any], targets: list[Target]) -> tuple[float, dic
 
 def _based_on(name: str, start: Mapping[str, Any]) -> dict[str, Any]:
     """The start of a problem with a ``base``: the base calibration's entries, overridden by ``start``'s."""
-    from oncoimmune.trial._calibration import load_calibration
+    from oncoimmune.trial._calibration import _deep_update, load_calibration
 
-    cal = load_calibration(name)
+    cal = load_calibration(name)  # validated; its entries are taken as written (no bounds filled in)
+    raw = read_yaml(cal.path, "calibration") if cal.path is not None else {}
     out: dict[str, Any] = {
-        "parameters": {k: d.model_dump(exclude_defaults=True) for k, d in cal.parameters.items()},
-        "plausible": {k: r.model_dump(exclude_defaults=True) for k, r in cal.plausible.items()},
-        "death_model": copy.deepcopy(cal.death_model),
+        "parameters": copy.deepcopy(dict(raw.get("parameters") or {})),
+        "plausible": copy.deepcopy(dict(raw.get("plausible") or {})),
+        "death_model": copy.deepcopy(dict(raw.get("death_model") or {})),
     }
     for key, entries in start.items():
-        if key == "death_model":
-            out[key] = copy.deepcopy(entries)
+        if key == "death_model":  # a partial death model overrides the base's entry by entry
+            out[key] = _deep_update(out[key], copy.deepcopy(entries))
         else:
             out[key].update(copy.deepcopy(entries))
     return out
