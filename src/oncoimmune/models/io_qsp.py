@@ -1579,13 +1579,28 @@ MODEL = Model(
         "populations at their untreated quasi-steady state (initial_state)"
     ),
     rhs=rhs,
-    extinction={"Cs": 0.9, "Cr": 0.9, "Ce": 0.9, "D": 0.9, "CAR_E": 0.9, "CAR_M": 0.9, "CAR_X": 0.9, "V": 0.9},
+    extinction={
+        "Cs": 0.9,
+        "Cr": 0.9,
+        "Ce": 0.9,
+        "D": 0.9,
+        "CAR_E": 0.9,
+        "CAR_M": 0.9,
+        "CAR_X": 0.9,
+        "V": 0.9,
+        "A": 1e-12,
+        "TE": 1e-12,
+        "R": 1e-12,
+    },
     t_end=365.0,
     dose_slots=DOSE_SLOTS,
     patient=patient,
     outputs=outputs,
     notes=(
         "Extinction: a population below 0.9 cells is set to zero (the popellab/qspio event for cancer cells, "
-        "population.md §3.3). Values flagged U are calibration targets of the virtual-trial layer."
+        "population.md §3.3); antigen-presenting, effector and regulatory T cells below 1e-12 cells (numerical "
+        "zero, chosen here, U: after a cure they decay towards 1e-30 cells, and integrating such sub-cellular "
+        "amounts in log space could stall the solver). Values flagged U are calibration targets of the "
+        "virtual-trial layer."
     ),
 )
