@@ -192,11 +192,11 @@ def _loss(summary: Mapping[str, Any], targets: list[Target]) -> tuple[float, dic
     return total, figures
 
 
-def _based_on(name: str, start: Mapping[str, Any]) -> dict[str, Any]:
+def _based_on(cal: Any, start: Mapping[str, Any]) -> dict[str, Any]:
     """The start of a problem with a ``base``: the base calibration's entries, overridden by ``start``'s."""
-    from oncoimmune.trial._calibration import _deep_update, load_calibration
+    from oncoimmune.trial._calibration import _deep_update
 
-    cal = load_calibration(name)  # validated; its entries are taken as written (no bounds filled in)
+    # the loaded calibration is validated; its entries are taken as written (no bounds filled in)
     raw = read_yaml(cal.path, "calibration") if cal.path is not None else {}
     out: dict[str, Any] = {
         "parameters": copy.deepcopy(dict(raw.get("parameters") or {})),
@@ -239,17 +239,11 @@ def calibrate(
     base["targets"] = [t.model_dump(mode="json") for t in problem.targets]
     state: dict[str, Any] = copy.deepcopy(problem.start)
     if problem.base is not None:
-        from oncoimmune.trial._calibration import load_calibration
+        from oncoimmune.trial._calibration import check_calibration_fits, load_calibration
 
         base_cal = load_calibration(problem.base)
-        if (base_cal.tumour_type, base_cal.model) != (spec.population.tumour_type, spec.model):
-            raise ValidationError(
-                "base",
-                f"be a calibration of the spec's tumour type and model ({spec.population.tumour_type}, {spec.model})",
-                f"{problem.base} ({base_cal.tumour_type}, {base_cal.model})",
-                problem.name,
-            )
-        state = _based_on(problem.base, state)
+        check_calibration_fits(base_cal, spec.population.tumour_type, spec.model, "base", problem.base, problem.name)
+        state = _based_on(base_cal, state)
     state.setdefault("parameters", {})
     state.setdefault("plausible", {})
     state.setdefault("death_model", {})

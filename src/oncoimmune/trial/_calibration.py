@@ -122,6 +122,22 @@ def load_calibration(name_or_path: str | Path) -> Calibration:
     )
 
 
+def check_calibration_fits(
+    cal: Calibration, tumour_type: str, model: str, field: str, value: str, where: str | None = None
+) -> None:
+    """Raise a ValidationError naming ``field`` (given as ``value``) unless ``cal`` is of ``tumour_type`` (or of
+    none) and of ``model``."""
+    if cal.tumour_type and cal.tumour_type != tumour_type:
+        raise ValidationError(
+            field,
+            f"be a calibration of {tumour_type} (population.tumour_type), not of {cal.tumour_type}",
+            value,
+            where,
+        )
+    if cal.model != model:
+        raise ValidationError(field, f"be a calibration of model {model}", value, where)
+
+
 def resolve_population(spec: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Calibration | None]:
     """Effective ``(parameter distributions, plausible ranges, death-model options, calibration)`` of a
     trial spec: the calibration's, overridden key by key by the spec's ``population.parameters``,

@@ -613,6 +613,8 @@ def _summary_table(result: Any) -> str:
 
 def _targets_section(result: Any) -> str:
     """Published vs simulated for every target of the spec (empty when the spec lists none)."""
+    from oncoimmune.trial._spec import tolerance_text
+
     rows = result.summary.get("targets") or []
     if not rows:
         return ""
@@ -628,15 +630,7 @@ def _targets_section(result: Any) -> str:
 
     body = []
     for r in rows:
-        tol = (
-            f"± {100 * r['tolerance']:.0f} %"
-            if r["kind"] == "relative"
-            else (
-                f"± {r['tolerance']:.2f}"
-                if r["metric"].startswith(("pfs_hr", "os_hr"))
-                else f"± {100 * r['tolerance']:.0f} pts"
-            )
-        )
+        tol = tolerance_text(r)
         figure = r["metric"] + (f" vs {r['versus']}" if r.get("versus") else "")
         body.append(
             [

@@ -282,18 +282,10 @@ class TrialSpec(_Frozen):
         check_parameter_set(model, self.population.parameters, "population.parameters")
         check_plausible_ranges(model, self.population.plausible, "population.plausible")
         if self.calibration is not None:
-            from oncoimmune.trial._calibration import load_calibration
+            from oncoimmune.trial._calibration import check_calibration_fits, load_calibration
 
             cal = load_calibration(self.calibration)
-            if cal.tumour_type and cal.tumour_type != self.population.tumour_type:
-                raise ValidationError(
-                    "calibration",
-                    f"be a calibration of {self.population.tumour_type} (population.tumour_type), not of "
-                    f"{cal.tumour_type}",
-                    self.calibration,
-                )
-            if cal.model != self.model:
-                raise ValidationError("calibration", f"be a calibration of model {self.model}", self.calibration)
+            check_calibration_fits(cal, self.population.tumour_type, self.model, "calibration", self.calibration)
         return self
 
     @field_validator("model")
@@ -413,6 +405,15 @@ def metric_value(summary: Mapping[str, Any], arm: str, metric: str, versus: str 
         for part in tail.split(".") if tail else ():
             v = (v or {}).get(part)
     return float("nan") if v is None else float(v)
+
+
+def tolerance_text(row: Mapping[str, Any]) -> str:
+    """A target row's tolerance as published tables write it (``± 5 pts``, ``± 25 %``, ``± 0.10``)."""
+    if row["kind"] == "relative":
+        return f"± {100 * row['tolerance']:.0f} %"
+    if row["metric"].startswith(("pfs_hr", "os_hr")):
+        return f"± {row['tolerance']:.2f}"
+    return f"± {100 * row['tolerance']:.0f} pts"
 
 
 def evaluate_targets(summary: Mapping[str, Any], targets: list[Target]) -> list[dict[str, Any]]:

@@ -114,16 +114,10 @@ def _fmt(metric: str, v: float | None) -> str:
     return f"{100 * v:.1f} %"
 
 
-def _tol(row: dict[str, Any]) -> str:
-    if row["kind"] == "relative":
-        return f"± {100 * row['tolerance']:.0f} %"
-    if row["metric"].startswith(("pfs_hr", "os_hr")):
-        return f"± {row['tolerance']:.2f}"
-    return f"± {100 * row['tolerance']:.0f} pts"
-
-
 def render_case(name: str, result: Any, rows: list[dict[str, Any]]) -> str:
     """The Markdown section of docs/validation.md for one validation run."""
+    from oncoimmune.trial._spec import tolerance_text
+
     cfg = VALIDATION_RUNS[name]
     spec = result.spec
     inside = sum(r["inside"] for r in rows)
@@ -151,7 +145,7 @@ def render_case(name: str, result: Any, rows: list[dict[str, Any]]) -> str:
         known = f"{r['arm']}: {figure}" in cfg.misses
         verdict = "yes" if r["inside"] else ("**no** (*not yet*)" if known else "**no**")
         lines.append(
-            f"| {r['arm']} | {figure} | {_fmt(r['metric'], r['target'])} | {_tol(r)} | "
+            f"| {r['arm']} | {figure} | {_fmt(r['metric'], r['target'])} | {tolerance_text(r)} | "
             f"{_fmt(r['metric'], r['simulated'])} | {verdict} | {r['source']} |"
         )
     return "\n".join(lines) + "\n"
