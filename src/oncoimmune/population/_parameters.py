@@ -132,8 +132,14 @@ def check_parameter_set(model: Any, parameters: Mapping[str, Any], where: str = 
     out: dict[str, ParameterDistribution] = {}
     for name, raw in parameters.items():
         field = f"{where}.{name}"
-        if name not in names:
+        if ":" in name:  # a drug's exposure-effect parameter, DRUG:NAME (treatments.drug_parameter)
+            from oncoimmune.treatments._plan import drug_parameter
+
+            _, lo, hi, _ = drug_parameter(model, name, field)
+        elif name not in names:
             raise UnknownNameError(where, name, names, f"the {model.name} parameters")
+        else:
+            lo, hi = model.parameters[names.index(name)].bounds
         if isinstance(raw, ParameterDistribution):
             dist = raw
         else:
@@ -146,7 +152,6 @@ def check_parameter_set(model: Any, parameters: Mapping[str, Any], where: str = 
                 raise ValidationError(
                     f"{field}.{sub}" if sub else field, "be valid: " + msg, err.get("input")
                 ) from None
-        lo, hi = model.parameters[names.index(name)].bounds
         keys = ("value", "median", "lower", "upper") + (("otherwise",) if dist.fraction < 1.0 else ())
         for key in keys:
             v = getattr(dist, key)
@@ -302,7 +307,7 @@ def draw_plausible(
     def check(rows: np.ndarray) -> np.ndarray:
         good = np.ones(rows.size, dtype=bool)
         for j, i in enumerate(rows):
-            drawn = {k: float(v) for k, v in values.iloc[i].items()}
+            drawn = {k: float(v) for k, v in values.iloc[i].items() if ":" not in k}  # drugs: not the patient's
             try:
                 solved, _, _ = model.patient(covs[i], drawn)
             except ValidationError:  # e.g. drawn fractions that cannot coexist: implausible, redraw

@@ -138,13 +138,44 @@ def _pk_values(model: Model, drug: Drug, slot: DoseSlot, covariates: Covariates 
     return out, tuple(f"{drug.name}: {a}" for a in pk.assumed)
 
 
-def _pd_values(model: Model, drug: Drug, slot: DoseSlot) -> dict[str, float]:
+def _pd_values(model: Model, drug: Drug, slot: DoseSlot, overrides: Mapping[str, float]) -> dict[str, float]:
     names = set(model.parameter_names)
     out = {}
     for name in drug.qsp.parameters:  # type: ignore[union-attr]
         target = name + slot.suffix if name + slot.suffix in names else name
-        out[target] = float(drug.qsp_quantity(name).value)
+        out[target] = float(overrides.get(f"{drug.name}{DRUG_PARAMETER_SEP}{name}", drug.qsp_quantity(name).value))
     return out
+
+
+DRUG_PARAMETER_SEP = ":"
+"""Separator of a drug-qualified parameter name, ``DRUG:NAME`` (``carboplatin:EmaxT``): the
+exposure–effect parameter ``NAME`` of the drug's ``qsp`` section, in whichever slot the drug
+takes in a regimen (``EmaxT_ch1`` or ``EmaxT_ch2``)."""
+
+
+def drug_parameter(model: str | Model, name: str, where: str = "parameters") -> tuple[str, float, float, str]:
+    """Check a drug-qualified parameter name ``DRUG:NAME`` against ``model``.
+
+    Returns ``(model parameter it sets in the drug's first slot, lower bound, upper bound, unit)``;
+    an unknown drug, a drug without a ``qsp`` section for ``model`` or a name its ``qsp`` section
+    does not give is an error naming ``where`` and the value.
+    """
+    from oncoimmune.errors import UnknownNameError
+
+    model = get_model(model)
+    drug_name, _, key = name.partition(DRUG_PARAMETER_SEP)
+    try:
+        drug = get_drug(drug_name)
+    except UnknownNameError as exc:
+        raise UnknownNameError(where, drug_name, exc.choices, "the drug library") from None
+    if drug.qsp is None or drug.qsp.model != model.name:
+        raise ValidationError(where, f"name a drug with a qsp section for model {model.name}", name)
+    if key not in drug.qsp.parameters:
+        raise UnknownNameError(where, key, sorted(drug.qsp.parameters), f"the qsp parameters of {drug.name}")
+    slot = _slot_for(model, drug, {}, where)
+    target = key + slot.suffix if key + slot.suffix in model.parameter_names else key
+    lo, hi = model.parameters[model.parameter_index(target)].bounds
+    return target, lo, hi, drug.qsp_quantity(key).unit
 
 
 def plan_patient(
@@ -185,8 +216,13 @@ def plan_patient(
     assumed: list[str] = []
     overrides = dict(params or {})
     params = {}
-    for name in overrides:
-        model.parameter_index(name)  # unknown names are an error before any work
+    for name in overrides:  # unknown names are an error before any work
+        if DRUG_PARAMETER_SEP in name:
+            drug_parameter(model, name, "params")
+        else:
+            model.parameter_index(name)
+    drug_overrides = {k: v for k, v in overrides.items() if DRUG_PARAMETER_SEP in k}
+    overrides = {k: v for k, v in overrides.items() if DRUG_PARAMETER_SEP not in k}
     if model.patient is not None and (covariates is not None or overrides):
         p, init, a = model.patient(covariates, overrides)
         params.update(p)
@@ -201,7 +237,7 @@ def plan_patient(
             slot_of[drug.name] = slot
             pk, a = _pk_values(model, drug, slot, covariates, where)
             params.update(pk)
-            params.update(_pd_values(model, drug, slot))
+            params.update(_pd_values(model, drug, slot, drug_overrides))
             assumed.extend(a)
     adms = regimen.administrations(covariates, t_end, bsa_formula=bsa_formula) if slot_of else ()
     boluses: dict[tuple[str, float], list[float]] = {}
@@ -282,20 +318,27 @@ transients the solver resolves to ``rtol`` (about 50-150 steps each for a small 
 rtol 1e-6), so a year of twice-daily oral dosing needs far more than the default budget."""
 
 
-def _dose_scaled_atol(model: Model, plans: Sequence[PatientPlan]) -> dict[str, float]:
-    """Per-state absolute tolerance: 1e-9 for populations (integrated in log space, where rtol
+ATOL_REFERENCE_PATIENT = Covariates(weight_kg=70.0, height_cm=170.0, age_years=60.0, sex="male", serum_creatinine=1.0)
+"""The patient whose doses scale the drug states' absolute tolerance and the step budget: a
+70-kg, 170-cm adult (BSA about 1.8 m²), so that every patient of a batch integrates with the same
+tolerances and a patient's result does not depend on which other patients share its batch."""
+
+
+def _dose_scaled_atol(model: Model, regimen: Regimen, horizon: float) -> tuple[dict[str, float], int]:
+    """Per-state absolute tolerance and the number of administrations of ``regimen`` for
+    :data:`ATOL_REFERENCE_PATIENT`: 1e-9 for populations (integrated in log space, where rtol
     rules), and ``ATOL_PER_DOSE`` times the largest amount given into each dosed state, so that
     a 48-MIU IL-2 dose is not resolved to 1e-9 IU nor a 2-mg trametinib dose to 1e-9 mg."""
+    ref = plan_patient(model, regimen, ATOL_REFERENCE_PATIENT, horizon)
     big: dict[str, float] = {}
-    for pl in plans:
-        for d in pl.regimen.doses:
-            if isinstance(d, Bolus):
-                amount = d.amount
-            elif isinstance(d, Infusion):
-                amount = max(d.rate * (b - a) for a, b in d.intervals)
-            else:
-                continue
-            big[d.target] = max(big.get(d.target, 0.0), amount)
+    for d in ref.regimen.doses:
+        if isinstance(d, Bolus):
+            amount = d.amount
+        elif isinstance(d, Infusion):
+            amount = max(d.rate * (b - a) for a, b in d.intervals)
+        else:
+            continue
+        big[d.target] = max(big.get(d.target, 0.0), amount)
     atol = {}
     for slot in model.dose_slots:
         dosed = [big[s] for s in slot.routes.values() if s in big]
@@ -303,7 +346,7 @@ def _dose_scaled_atol(model: Model, plans: Sequence[PatientPlan]) -> dict[str, f
             continue
         for state in {*slot.routes.values(), *(n for n in model.state_names if n.startswith(_prefix(slot)))}:
             atol[state] = ATOL_PER_DOSE * max(dosed)
-    return atol
+    return atol, len(ref.administrations)
 
 
 def _prefix(slot: DoseSlot) -> str:
@@ -399,11 +442,10 @@ def simulate_treatment(
     if len(plans) > 1:
         table["patient_id"] = list(range(len(plans)))
     kwargs = dict(kwargs)
-    if "atol" not in kwargs:
-        kwargs["atol"] = _dose_scaled_atol(model, plans)
-    if "max_steps" not in kwargs:
-        n_events = max(len(pl.administrations) for pl in plans)
-        kwargs["max_steps"] = max(100_000, STEPS_PER_ADMINISTRATION * n_events)
+    if "atol" not in kwargs or "max_steps" not in kwargs:
+        atol, n_events = _dose_scaled_atol(model, regimen, horizon)
+        kwargs.setdefault("atol", atol)
+        kwargs.setdefault("max_steps", max(100_000, STEPS_PER_ADMINISTRATION * n_events))
     res = simulate(
         model,
         table if table else None,
