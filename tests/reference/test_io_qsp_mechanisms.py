@@ -342,3 +342,20 @@ def test_pd1_suppression_output_counts_pdl1_on_infiltrating_cells():
     p[model.parameter_index("pdl1_tme")] = 0.2  # x = 0.2 / P50 0.1 = 2, n = 2: H = 4 / 5
     y = model.initial_values(None)
     assert float(io_qsp.outputs(y, p)["pd1_suppression"]) == pytest.approx(0.8, rel=1e-12)
+
+
+def test_a_multidrug_resistant_subclone_survives_chemotherapy_and_regrows():
+    doublet = "carboplatin AUC 5 + pemetrexed 500 mg/m2 q3w x4"
+    days = tuple(float(t) for t in range(0, 366, 7))
+    mdr = (("f_r0", 0.05), ("s_chemo_r", 0.0), ("EmaxT_ch1", 8.0), ("EmaxT_ch2", 2.0))
+    res, out = run(doublet, days, mdr, growth_rate=0.01)
+    cs, cr = res["Cs"][0], res["Cr"][0]
+    assert cs.min() < 0.1 * cs[0]  # the sensitive cells are killed ...
+    assert cr.min() > 0.9 * cr[0]  # ... the resistant ones are not (the T-cell kill is weak at TPS 60 %)
+    viable = out["tumour_cells"][0]
+    nadir = int(np.argmin(viable))
+    assert viable[-1] > 2.0 * viable[nadir]  # relapse, led by the resistant clone: 5 % before treatment, most now
+    assert cr[-1] > 0.5 * viable[-1]
+    # the default (s_chemo_r 1): the same subclone resists targeted therapy only and dies with the rest
+    res1, _ = run(doublet, days, (*mdr[:1], ("s_chemo_r", 1.0), *mdr[2:]), growth_rate=0.01)
+    assert res1["Cr"][0].min() < 0.1 * res1["Cr"][0][0]

@@ -23,9 +23,10 @@ With :math:`C = C_s + C_r + C_e` viable cancer cells and logistic growth :math:`
 .. math::
 
     \dot C_s &= g C_s (1 - E_{TKI})(1 - E_{IFN}) (1 - \mu_r) - (\kappa + k_{apo} E_{TKI}) C_s \\
-    \dot C_r &= g C_r (1 - E_{IFN}) + \mu_r g C_s (1 - E_{TKI})(1 - E_{IFN}) - \kappa C_r \\
+    \dot C_r &= g C_r (1 - E_{IFN}) + \mu_r g C_s (1 - E_{TKI})(1 - E_{IFN}) - (\kappa - (1 - s_r) E^{T}_{chemo}) C_r \\
     \dot C_e &= g C_e (1 - E_{TKI})(1 - E_{IFN}) - (\kappa - \kappa_T + k_{apo} E_{TKI}) C_e \\
-    \dot D &= (\kappa - d_C)(C_s + C_r) + (\kappa - d_C - \kappa_T)\, C_e + k_{apo} E_{TKI} (C_s + C_e) - k_{clear} D
+    \dot D &= (\kappa - d_C)(C_s + C_r) - (1 - s_r) E^{T}_{chemo} C_r + (\kappa - d_C - \kappa_T)\, C_e
+             + k_{apo} E_{TKI} (C_s + C_e) - k_{clear} D
 
 :math:`C_e` are cells that escape T-cell recognition (antigen-presentation or interferon-signalling
 loss, the acquired resistance of Zaretsky 2016), present before treatment as a fraction
@@ -43,7 +44,9 @@ sums the T-cell kill (Popel form, suppressed by the PD-1 axis)
 growth of sensitive cells, :math:`E_{TKI} = 1 - \prod_i (1 - I_{max,i} c_i/(IC_{50,i} + c_i))`
 (Bliss independence for a doublet), and induces apoptosis :math:`k_{apo} E_{TKI}`; resistant cells
 arise by mutation at :math:`\mu_r` per division and pre-exist as a fraction :math:`f_{r0}` of
-the tumour (:func:`initial_state`). Interferon-α is antiproliferative,
+the tumour (:func:`initial_state`); they feel the cytotoxic kill at a relative sensitivity
+:math:`s_r` (``s_chemo_r``: 1 by default, resistance to targeted therapy only; 0 for a
+multidrug-resistant subclone, Goldie–Coldman). Interferon-α is antiproliferative,
 :math:`E_{IFN} = I_{IFN}\, c_{IFN}/(EC_{50,IFN} + c_{IFN})`.
 
 PD-1 axis
@@ -349,6 +352,7 @@ def rhs(y, p, dy):
         nu_CTLA4,
         k_clear,
         f_e0,  # noqa: RUF059 (read by initial_state only)
+        s_chemo_r,
     ) = p
 
     # -- exposures ------------------------------------------------------------------------
@@ -389,7 +393,8 @@ def rhs(y, p, dy):
     ifn = 1.0 - I_IFN * e_IFN
     grow_s = g * Cs * (1.0 - e_TKI) * ifn
     dy[0] = grow_s * (1.0 - mu_r) - (kill + apo) * Cs
-    dy[1] = g * Cr * ifn + mu_r * grow_s - kill * Cr
+    chemo_r = (1.0 - s_chemo_r) * chemo_T  # cytotoxic kill the resistant subclone escapes
+    dy[1] = g * Cr * ifn + mu_r * grow_s - (kill - chemo_r) * Cr
 
     # -- priming, effectors, Tregs --------------------------------------------------------
     dy[2] = alpha_A * C / (C + b_A) * (1.0 + a_IFN * e_IFN) - mu_A * A
@@ -459,7 +464,7 @@ def rhs(y, p, dy):
 
     # -- immune-escape cancer cells and the non-viable mass of the lesions ----------------
     dy[37] = g * Ce * (1.0 - e_TKI) * ifn - (d_C + kill_x + apo) * Ce
-    dy[38] = (kill_T + kill_x) * (Cs + Cr) + (kill_x + apo) * Ce + apo * Cs - k_clear * D
+    dy[38] = (kill_T + kill_x) * (Cs + Cr) - chemo_r * Cr + (kill_x + apo) * Ce + apo * Cs - k_clear * D
 
 
 CELLS_PER_CM3 = 1e9
@@ -1185,11 +1190,21 @@ PARAMETERS = (
         "fraction of cancer cells escaping T-cell killing before treatment; read only by initial_state",
         _FRAC,
     ),
+    _par(
+        "s_chemo_r",
+        1.0,
+        "1",
+        "U: default 1, the resistant subclone resists targeted therapy only; 0 makes it multidrug-resistant, "
+        "resistance to cytotoxic drugs pre-existing by spontaneous mutation as in the Goldie-Coldman hypothesis "
+        "(Goldie JH, Coldman AJ, Cancer Treat Rep 1979;63:1727, R); a choice of each tumour type's calibration",
+        "cytotoxic kill of the resistant subclone Cr relative to sensitive cells",
+        (0.0, 1.0),
+    ),
 )
 
 STATES = (
     State("Cs", "cells", "cancer cells sensitive to targeted therapy"),
-    State("Cr", "cells", "cancer cells resistant to targeted therapy"),
+    State("Cr", "cells", "cancer cells resistant to targeted therapy (and to cytotoxic drugs as s_chemo_r sets)"),
     State("A", "cells", "mature antigen-presenting cells carrying tumour antigen"),
     State("V", "cells", "vaccine-loaded APCs (sipuleucel-T or dendritic-cell vaccine cells)"),
     State("TE", "cells", "tumour-specific effector CD8 T cells in the tumour"),
