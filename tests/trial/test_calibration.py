@@ -225,6 +225,33 @@ def test_calibrate_writes_a_file_that_reproduces_its_figures_on_the_same_patient
             assert sim == pytest.approx(row["simulated"], abs=1e-6), row
 
 
+def test_a_drug_potency_is_a_knob_and_reaches_only_the_arm_that_gives_the_drug(tmp_path):
+    data = yaml.safe_load((ROOT / "examples" / "calibration" / "keynote024.yaml").read_text())
+    data.update(patients=16, seed=3)
+    knob = {"lower": 0.05, "upper": 0.5}
+    data["stages"] = [{"targets": ["orr"], "max_evaluations": 2, "free": {"parameters.pemetrexed:EmaxT.median": knob}}]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    doc = calibrate(load_calibration_problem(tmp_path / "p.yaml"))
+    fitted = doc["parameters"]["pemetrexed:EmaxT"]["median"]
+    assert knob["lower"] <= fitted <= knob["upper"]  # the start (1.2/day) is outside: the knob moved it
+    cal = load_calibration(str(write_calibration(doc, tmp_path / "fitted.yaml")))
+    assert cal.parameters["pemetrexed:EmaxT"].median == fitted
+    spec = yaml.safe_load((ROOT / "examples/trials/keynote024.yaml").read_text())
+    spec.update(calibration=str(tmp_path / "fitted.yaml"), patients=16)
+    fitted_run = run_trial(trial_spec_from_dict(spec)).patients
+    spec["population"]["parameters"] = {"pemetrexed:EmaxT": {"value": 20.0}}  # the spec's entry overrides the file's
+    potent_run = run_trial(trial_spec_from_dict(spec)).patients
+    assert (potent_run["param_pemetrexed:EmaxT"] == 20.0).all()
+    change = {
+        arm: (fitted_run.arm == arm, fitted_run.best_percent_change, potent_run.best_percent_change)
+        for arm in ("pembrolizumab", "chemotherapy")
+    }
+    mask, a, b = change["pembrolizumab"]
+    assert mask.any() and a[mask].equals(b[mask])  # no pemetrexed in this arm: nothing changes
+    mask, a, b = change["chemotherapy"]
+    assert (b[mask] < a[mask]).mean() > 0.5  # a more potent pemetrexed shrinks most tumours further
+
+
 def test_a_problem_builds_on_a_base_calibration_and_fits_what_its_start_adds(tmp_path):
     """A problem with ``base`` starts from that calibration (its population and death model, as written) plus
     its own start, a partial death model overriding the base's entry by entry; the written file carries both,

@@ -38,7 +38,7 @@ __all__ = [
 CALIBRATION_DIR = Path(__file__).resolve().parent / "calibrations"
 """Calibrations shipped with the package."""
 
-DEFAULT_CALIBRATIONS: dict[str, str] = {"melanoma": "checkmate067", "lbcl": "zuma1"}
+DEFAULT_CALIBRATIONS: dict[str, str] = {"melanoma": "checkmate067", "lbcl": "zuma1", "nsclc": "keynote024"}
 """The calibration ``oncoimmune predict`` uses for a tumour type (others run on the model defaults)."""
 
 _KEYS = (

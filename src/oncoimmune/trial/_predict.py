@@ -16,9 +16,9 @@ machinery (:func:`oncoimmune.trial.run_trial`, side effects on), and the report 
 Probabilities carry 95 % Wilson intervals (sampling uncertainty of the virtual cohort); the
 median PFS its Kaplan–Meier 95 % interval. The virtual patients are those of the tumour type's
 calibration where one exists (:data:`~oncoimmune.trial._calibration.DEFAULT_CALIBRATIONS`: melanoma
-uses the CheckMate 067 calibration, large B-cell lymphoma the ZUMA-1 one); other tumour types run on
-the model defaults, which are not calibrated. The uncertainty of the model itself is not in these
-intervals, and the report says so.
+uses the CheckMate 067 calibration, large B-cell lymphoma the ZUMA-1 one, NSCLC the KEYNOTE-024 one);
+renal cell carcinoma runs on the model defaults, which are not calibrated. The uncertainty of the
+model itself is not in these intervals, and the report says so.
 
 Research and education software. This is not a prediction for a real person and never a
 treatment recommendation: decisions belong with the patient and their doctor.
