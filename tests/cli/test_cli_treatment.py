@@ -108,6 +108,10 @@ def test_compare_tabulates_each_regimen_and_draws_them(run_cli, tmp_path):
         (["--regimen", PEMBRO, "--patient", "weight=seventy"], "weight"),
         (["--regimen", PEMBRO, "--patient", "wieght=70"], "wieght"),
         (["--regimen", "carboplatin AUC 5 q3w", "--patient", "weight=70,sex=female"], "serum_creatinine"),
+        (["--regimen", PEMBRO, "--set", "pembrolizumb:KD=1"], "pembrolizumb"),
+        (["--regimen", PEMBRO, "--set", "pembrolizumab:EmaxT=1"], "EmaxT"),
+        (["--regimen", PEMBRO, "--set", "pembrolizumab:KD=-1"], "pembrolizumab:KD"),
+        (["--regimen", PEMBRO, "--set", "nivolumab:KD=1"], "drug of the regimen"),
     ],
 )
 def test_bad_regimen_or_covariate_is_a_one_line_error_and_writes_nothing(run_cli, tmp_path, args, fragment):
@@ -118,6 +122,17 @@ def test_bad_regimen_or_covariate_is_a_one_line_error_and_writes_nothing(run_cli
     assert len(lines) == 1 and lines[0].startswith("error:"), res.output
     assert fragment in lines[0]
     assert not out.exists()
+
+
+def test_set_changes_a_drugs_parameter_in_the_slot_it_takes(run_cli, tmp_path):
+    cells = {}
+    for kd in ("0.05", "500"):  # nM: tight binding vs a weak binder that leaves PD-1 mostly free
+        out = tmp_path / f"kd{kd}.csv"
+        res = run_cli("simulate", "io_qsp", "--regimen", PEMBRO, "--patient", PATIENT, "--set", f"pembrolizumab:KD={kd}",
+                      "--times", "0,84", "--out", out)  # fmt: skip
+        assert res.exit_code == 0, res.output
+        cells[kd] = pd.read_csv(out)["Cs"].iloc[-1]
+    assert cells["0.05"] < 0.95 * cells["500"]  # the tight binder leaves fewer cancer cells at day 84
 
 
 def test_drug_regimen_on_a_model_without_dose_slots_is_an_error(run_cli):

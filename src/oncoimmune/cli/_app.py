@@ -334,7 +334,12 @@ def simulate_command(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", metavar="NAME=VALUE", help="Parameter override (repeatable), e.g. --set c=0.02."),
+        typer.Option(
+            "--set",
+            metavar="NAME=VALUE",
+            help="Parameter override (repeatable), e.g. --set c=0.02; with a drug regimen also a drug's parameter, "
+            "DRUG:NAME=VALUE (--set carboplatin:EmaxT=2).",
+        ),
     ] = None,
     init: Annotated[
         list[str] | None,
@@ -408,6 +413,7 @@ def simulate_command(
     from oncoimmune.plot import PLOT_SUFFIXES, plot_result
     from oncoimmune.solve._simulate import simulate
     from oncoimmune.treatments._doses import Regimen
+    from oncoimmune.treatments._prescription import DrugDose
 
     # Everything is validated before any work, so that bad input leaves no file behind.
     m = get_model(model)
@@ -429,6 +435,10 @@ def simulate_command(
     plan = _regimen_option(regimen) if regimen is not None else Regimen()
     if doses:
         plan = Regimen(plan.doses + tuple(doses), name=plan.name, description=plan.description)
+    given = {d.drug for d in plan.doses if isinstance(d, DrugDose)}
+    for name in params:
+        if ":" in name and name.partition(":")[0] not in given:
+            raise ValidationError("--set", "name a drug of the regimen (DRUG:NAME sets that drug's parameter)", name)
     if patient is not None or _has_drug_doses(plan):
         if patients is not None:
             raise ValidationError("--patients", "not be combined with --patient or a drug regimen", str(patients))

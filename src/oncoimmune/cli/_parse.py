@@ -41,7 +41,7 @@ def _either(suffixes: tuple[str, ...]) -> str:
 
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_ASSIGN = re.compile(rf"^\s*({_NAME})\s*=\s*(\S.*?)\s*$")
+_ASSIGN = re.compile(rf"^\s*((?:{_NAME}:)?{_NAME})\s*=\s*(\S.*?)\s*$")  # DRUG:NAME for --set
 _BOLUS = re.compile(rf"^\s*({_NAME})\s*=\s*([^@]+?)\s*@\s*(.+?)\s*$")
 
 
@@ -73,7 +73,13 @@ def parse_assignments(option: str, items: Iterable[str], model: Model) -> dict[s
         if match is None:
             raise ValidationError(option, syntax, item)
         name, text = match.groups()
-        if name not in names:
+        if ":" in name and is_init:
+            raise ValidationError(option, syntax, item)
+        if ":" in name:  # a drug's exposure-effect parameter (treatments.drug_parameter)
+            from oncoimmune.treatments._plan import drug_parameter
+
+            _, lo, hi, _ = drug_parameter(model, name, option)
+        elif name not in names:
             raise UnknownNameError(option, name, names, f"model {model.name}")
         try:
             value = float(text)
@@ -85,6 +91,10 @@ def parse_assignments(option: str, items: Iterable[str], model: Model) -> dict[s
             raise ValidationError(option, f"give {name} once", item)
         if is_init:
             out[name] = model.validate_init(name, value, where=option)
+        elif ":" in name:
+            if not (math.isfinite(value) and lo <= value <= hi):
+                raise ValidationError(name, f"be within [{lo:g}, {hi:g}]", text, option)
+            out[name] = value
         else:
             out[name] = model.validate_parameter(name, value, where=option)
     return out
