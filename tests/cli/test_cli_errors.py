@@ -72,6 +72,7 @@ CASES = [
     ("negative t-end", [KP, "--t-end", "-5"], {}, ["'--t-end'", "> 0", "Got '-5'."]),
     ("rtol not a number", [KP, "--rtol", "abc"], {}, ["'--rtol'", "Got 'abc'."]),
     ("rtol too large", [KP, "--rtol", "2"], {}, ["'--rtol'", "< 1", "Got 2.0."]),
+    ("unknown method", [KP, "--method", "euler"], {}, ["'--method'", "radau9", "Got 'euler'."]),
     ("missing regimen", [KP, "--regimen", "{tmp}/none.yaml"], {}, ["'--regimen'", "none.yaml"]),
     (
         "regimen unknown target",

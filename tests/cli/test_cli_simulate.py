@@ -83,6 +83,17 @@ def test_set_init_variant_and_tolerances_are_passed_to_simulate(run_cli):
     assert got["T"].iloc[0] == 5.0 and got["E"].iloc[0] == 10.0
 
 
+def test_method_is_passed_to_simulate(run_cli):
+    res = run_cli("simulate", KP, "--method", "radau9", "--rtol", "1e-5", "--times", TIMES)
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(io.StringIO(res.stdout), float_precision="round_trip")
+    _assert_same_table(got, _direct(method="radau9", rtol=1e-5, times=[0, 25, 50, 100, 150]))
+    # a different integrator, not the default one under another name
+    default = _direct(rtol=1e-5, times=[0, 25, 50, 100, 150])
+    assert not np.array_equal(got["T"].to_numpy(), default["T"].to_numpy())
+    np.testing.assert_allclose(got["T"].to_numpy(), default["T"].to_numpy(), rtol=1e-3)
+
+
 def test_bolus_adds_the_amount_at_the_dose_day(run_cli):
     times = "0,9.5,10,11"
     plain = pd.read_csv(io.StringIO(run_cli("simulate", KP, "--times", times).stdout), float_precision="round_trip")

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from toy_models import BLOWUP, DECAY_LOGISTIC, KILL
+from toy_models import BLOWUP, DECAY_LOGISTIC, KILL, OSCILLATOR
 
 import oncoimmune as oi
 from oncoimmune import Bolus, Final, Infusion, Max, Min, Regimen, Status, TimeBelow, simulate
@@ -38,15 +38,54 @@ def test_order_of_convergence(method, order):
     assert -order - 0.7 < slope < -order + 0.7, (slope, steps, errs)
 
 
-def test_both_methods_agree_on_a_stiff_treated_model():
-    # Two independent integrators (Radau IIA 5, Rodas4) on de Pillis 2006 with chemotherapy pulses
+@pytest.mark.parametrize(("method", "order"), [("radau5", 5), ("radau9", 9), ("rodas4", 4)])
+def test_order_of_convergence_on_an_oscillator(method, order):
+    # Ten periods of a harmonic oscillator: enough steps at every tolerance for the asymptotic
+    # slope (the decay/logistic problem above takes only 8-30 steps with the order-9 method).
+    T = 60.0
+    errs, steps = [], []
+    for rtol in (1e-5, 1e-6, 1e-7, 1e-8, 1e-9):
+        res = simulate(OSCILLATOR, times=[0.0, T], rtol=rtol, atol=rtol, method=method)
+        x, y = res.y[0, -1]
+        errs.append(math.hypot(x - 2.0 - math.cos(T), y - 2.0 - math.sin(T)))
+        steps.append(res.n_steps[0])
+    slope = np.polyfit(np.log(steps), np.log(errs), 1)[0]
+    assert -order - 0.7 < slope < -order + 0.7, (slope, steps, errs)
+
+
+@pytest.mark.parametrize("method", ["radau5", "radau9", "rodas4"])
+def test_outputs_do_not_perturb_the_steps(method):
+    # Asking for 1,201 outputs between the step ends leaves the step sequence and the end value unchanged.
+    tt = np.linspace(0.0, 60.0, 1201)
+    dense = simulate(OSCILLATOR, times=tt, rtol=1e-6, atol=1e-6, method=method)
+    ends = simulate(OSCILLATOR, times=[0.0, 60.0], rtol=1e-6, atol=1e-6, method=method)
+    assert dense.n_steps[0] == ends.n_steps[0]
+    assert np.array_equal(dense.y[0, -1], ends.y[0, -1])
+
+
+@pytest.mark.parametrize("rtol", [1e-6, 1e-8])
+def test_radau9_dense_output_is_within_tolerance(rtol):
+    # Radau IIA 9 reports outputs between step ends from the step's collocation polynomial (degree 5):
+    # its steps are long (82 over 10 periods at rtol 1e-6), and a cubic interpolant would lose the
+    # accuracy its step ends have. Over 1,201 outputs the error stays below the requested tolerance.
+    tt = np.linspace(0.0, 60.0, 1201)
+    res = simulate(OSCILLATOR, times=tt, rtol=rtol, atol=rtol, method="radau9")
+    err = np.hypot(res.y[0, :, 0] - 2.0 - np.cos(tt), res.y[0, :, 1] - 2.0 - np.sin(tt))
+    assert err.max() < rtol
+
+
+def test_three_methods_agree_on_a_stiff_treated_model():
+    # Three integrators (Radau IIA 5 and 9, Rodas4) on de Pillis 2006 with chemotherapy pulses
     t = np.linspace(0, 60, 13)
     chemo = Regimen((Infusion.repeat("v_M", 5.0, 1.0, 10.0, 6),))
     init = {"T": 2e7, "N": 3.155e5, "L": 100.0, "C": 6.25e10}
     a = simulate("de_pillis_2006", regimen=chemo, init=init, times=t, rtol=1e-9, method="radau5")
     b = simulate("de_pillis_2006", regimen=chemo, init=init, times=t, rtol=1e-9, method="rodas4")
+    c = simulate("de_pillis_2006", regimen=chemo, init=init, times=t, rtol=1e-9, method="radau9")
     big = b.y > 1.0
     np.testing.assert_allclose(a.y[big], b.y[big], rtol=1e-6)
+    np.testing.assert_allclose(c.y[big], a.y[big], rtol=1e-6)
+    assert c.n_steps[0] < a.n_steps[0]
 
 
 def test_bolus_is_applied_exactly_and_outputs_are_right_continuous():
@@ -145,11 +184,12 @@ def test_batched_equals_looped_bit_for_bit():
         assert np.array_equal(one.y[0], batch.y[i])
 
 
-def test_results_do_not_depend_on_worker_count_or_chunk_size():
+@pytest.mark.parametrize("method", ["radau5", "radau9"])
+def test_results_do_not_depend_on_worker_count_or_chunk_size(method):
     pats = _kp_batch(40)
     t = np.linspace(0, 300, 31)
-    a = simulate("kirschner_panetta_1998", pats, times=t, workers=1)
-    b = simulate("kirschner_panetta_1998", pats, times=t, workers=2, chunk_size=7)
+    a = simulate("kirschner_panetta_1998", pats, times=t, workers=1, method=method)
+    b = simulate("kirschner_panetta_1998", pats, times=t, workers=2, chunk_size=7, method=method)
     assert np.array_equal(a.y, b.y)
     assert np.array_equal(a.n_steps, b.n_steps)
 

@@ -64,3 +64,26 @@ KILL = Model(
     rhs=kill_rhs,
     t_end=10.0,
 )
+
+
+def oscillator_rhs(y, p, dy):
+    X, Y = y
+    w, c = p
+    dy[0] = -w * (Y - c)
+    dy[1] = w * (X - c)
+
+
+OSCILLATOR = Model(
+    name="toy_oscillator",
+    title="a harmonic oscillator about (c, c): x = c + cos(w t), y = c + sin(w t)",
+    citation="closed-form test problem",
+    states=(State("X", "1", "first coordinate", log=False), State("Y", "1", "second coordinate", log=False)),
+    parameters=(
+        Parameter("w", 1.0, "1/day", "test value", (0.0, 100.0)),
+        Parameter("c", 2.0, "1", "test value", (1.0, 1e3)),
+    ),
+    init={"X": 3.0, "Y": 2.0},
+    init_source="test values",
+    rhs=oscillator_rhs,
+    t_end=60.0,
+)

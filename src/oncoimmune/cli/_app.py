@@ -387,6 +387,15 @@ def simulate_command(
         ),
     ] = None,
     rtol: Annotated[str, typer.Option("--rtol", metavar="R", help="Relative tolerance.")] = "1e-6",
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            metavar="M",
+            help="Integrator: radau5 (default, Radau IIA order 5), radau9 (Radau IIA order 9: long smooth runs "
+            "at tight tolerances) or rodas4 (Rosenbrock order 4: loose tolerances, many doses).",
+        ),
+    ] = "radau5",
     atol: Annotated[
         str,
         typer.Option(
@@ -411,6 +420,7 @@ def simulate_command(
     from oncoimmune.cli import _parse
     from oncoimmune.models._base import get_model
     from oncoimmune.plot import PLOT_SUFFIXES, plot_result
+    from oncoimmune.solve._compile import METHODS
     from oncoimmune.solve._simulate import simulate
     from oncoimmune.treatments._doses import Regimen
     from oncoimmune.treatments._prescription import DrugDose
@@ -428,6 +438,8 @@ def simulate_command(
     horizon = _parse.parse_number("--t-end", t_end, positive=True) if t_end is not None else None
     rel = _parse.parse_number("--rtol", rtol, positive=True)
     abs_ = _parse.parse_number("--atol", atol, positive=True)
+    if method not in METHODS:
+        raise UnknownNameError("--method", method, list(METHODS), "simulate")
     if out is not None:
         _parse.check_out_path("--out", out, _parse.OUT_SUFFIXES)
     if plot is not None:
@@ -446,7 +458,7 @@ def simulate_command(
             raise ValidationError("--variant/--init", "not be combined with --patient or a drug regimen", variant)
         # A drug regimen scales the absolute tolerance of each drug state to its doses unless --atol is given.
         explicit_atol = abs_ if atol != _ATOL_DEFAULT else None
-        _simulate_treatment_cli(m, plan, patient, t_out, horizon, params, rel, explicit_atol, out, plot)
+        _simulate_treatment_cli(m, plan, patient, t_out, horizon, params, rel, explicit_atol, out, plot, method)
         return
     plan.events(m)  # unknown dose targets are reported before any work
     table = _parse.read_patients(patients) if patients is not None else None
@@ -464,6 +476,7 @@ def simulate_command(
             init=init_values,
             rtol=rel,
             atol=abs_,
+            method=method,
             progress=n_patients > PROGRESS_ABOVE,
         )
     except ValidationError as exc:
@@ -548,12 +561,13 @@ def _simulate_treatment_cli(
     abs_: float | None,
     out: Path | None,
     plot: Path | None,
+    method: str = "radau5",
 ) -> None:
     from oncoimmune.plot import plot_treatments
 
     label = plan.name or str(plan) or "untreated"
     kw = {"atol": abs_} if abs_ is not None else {}
-    tr = _treat(m, {label: plan}, patient, t_out, horizon, params=params, rtol=rel, **kw)[label]
+    tr = _treat(m, {label: plan}, patient, t_out, horizon, params=params, rtol=rel, method=method, **kw)[label]
     result = tr.result
     written = _write_result(result, out, plot, lambda path: plot_treatments({label: tr}, path))
     note = _status_note(result)

@@ -39,7 +39,7 @@ _MARK = "# @@RHS_IMPORT@@"
 _JAC_BEGIN = "# @@JAC_BEGIN@@"
 _JAC_END = "# @@JAC_END@@"
 _METHOD = "# @@METHOD@@"
-METHODS = ("radau5", "rodas4")  # index = METHOD constant in the kernel
+METHODS = ("radau5", "rodas4", "radau9")  # index = METHOD constant in the kernel
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _LOADED: dict[str, ModuleType] = {}
 _LOCK = threading.Lock()

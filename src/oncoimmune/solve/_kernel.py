@@ -1,4 +1,4 @@
-"""Batched stiff integrators in mixed log/linear coordinates: Radau IIA (order 5) and Rodas4.
+"""Batched stiff integrators in mixed log/linear coordinates: Radau IIA (orders 5 and 9) and Rodas4.
 
 This file is a template as well as a module. :mod:`oncoimmune.solve._compile` copies it into a
 per-model module in the cache directory, replacing the line marked ``@@RHS_IMPORT@@`` by an
@@ -15,6 +15,12 @@ on the transformed stage equations (one real and one complex LU per step), extra
 values from the collocation polynomial of the previous step, the embedded error estimate
 ``(I/(h*gamma0) - J)^-1 (f0 + sum_i d_i Z_i / h)`` (refined once after a rejected or first step),
 and the predictive (Gustafsson) step-size controller.
+
+``radau9``: the 5-stage Radau IIA method of order 9 (stage order 5), the same algorithm with five
+stages as in Hairer & Wanner's variable-order RADAU (J. Comput. Appl. Math. 111:93-111, 1999): one
+real and two complex LUs per step, an embedded order-5 error estimate filtered as above, the
+controller with exponent 1/6, and dense output from the step's collocation polynomial (degree 5).
+Fewer, longer steps: it pays on long smooth runs at tight tolerances.
 
 ``rodas4``: a 6-stage, stiffly accurate Rosenbrock method of order 4 with an embedded order-3
 solution (Sect. IV.7; coefficients of ``rodas.f``, METH = 1): one LU of ``I/(h*gamma) - J`` and
@@ -48,7 +54,7 @@ Integration restarts at every event time: a bolus adds an amount to a state, and
 input sets a parameter to (the patient's base value + input) or a rate into a state until the
 next event. Outputs at an event time report the state *after* the events at that time
 (right-continuous trajectories). Output between step ends uses cubic Hermite interpolation in
-the integration coordinates.
+the integration coordinates (``radau5``, ``rodas4``) or the collocation polynomial (``radau9``).
 """
 
 import math
@@ -76,6 +82,7 @@ METHOD = 0
 
 M_RADAU5 = 0
 M_RODAS4 = 1
+M_RADAU9 = 2
 
 # Event operations (keep in sync with oncoimmune.treatments._doses).
 OP_ADD_STATE = 0
@@ -149,6 +156,56 @@ TI32 = 2.5719269498556054292
 TI33 = -0.59603920482822492497
 NIT = 7  # Newton iterations per step at most
 SAFE = 0.9
+
+# Radau IIA (order 9, five stages), as in Hairer & Wanner's RADAU: nodes R9_C, the real eigenvalue
+# R9_GAMMA and the complex pairs R9_ALPHA +- i R9_BETA of A^-1, the transformation R9_T (R9_TI =
+# R9_T^-1, so that R9_TI A^-1 R9_T is block diagonal with blocks [[alpha, -beta], [beta, alpha]]),
+# the error-estimate weights R9_DD (an embedded order-5 formula with gamma0 = 1 / R9_GAMMA, scaled
+# by R9_GAMMA) and R9_LCOEF, the monomial coefficients (x^1 .. x^5) of the Lagrange basis polynomial of
+# each stage on the nodes (0, c1, ..., c5), which give the collocation polynomial of a step.
+# Derived and checked by tests/solve/test_radau_tableau.py.
+R9_S = 5
+R9_NIT = 7
+R9_C = np.array((0.05710419611451767, 0.27684301363812347, 0.583590432368917, 0.8602401356562194, 1.0))
+R9_GAMMA = 6.286704751729255
+R9_ALPHA = np.array((3.655694325463603, 5.700953298671763))
+R9_BETA = np.array((6.543736899360124, 3.2102656003085466))
+R9_DD = np.array(
+    (-27.780933944064625, 3.6414784980491643, -1.252547721168998, 0.5920031671845695, -0.20000000000003293)
+)
+R9_T = np.array(
+    [
+        (0.012517586220501711, 0.008540546173129757, -0.03975386148245715, -0.010417478092524192, -0.01272390806905865),
+        (
+            0.0014916701518936425,
+            -0.041837694342678235,
+            0.07866056394572453,
+            -0.006959948612560975,
+            0.022424596625284187,
+        ),
+        (0.07298187638808791, 0.19224022092404583, -0.08564108631246037, 0.017605332156907412, 0.07423899116929966),
+        (0.3800914400035679, -0.3151147483471888, -0.38920437270087704, 0.36992382532789114, 0.1812244242150822),
+        (0.9219789736812104, -0.833870952857232, -0.0, 0.9075632048996077, -0.0),
+    ]
+)
+R9_TI = np.array(
+    [
+        (30.041567721544254, 13.86510785627144, 3.4800027747952216, -1.032008797825238, 0.8043030450739801),
+        (-6.4088890727312835, -5.508784725045842, 3.6412832381981945, -1.259979360872808, 0.3271232927944306),
+        (-4.494771996311307, 4.778875823278564, 1.2524907337633666, -1.4200021766925857, 0.5395532349642052),
+        (-36.40724969361632, -19.14682457954646, -0.18966068955286416, -0.10927038188324499, 0.5853345673010946),
+        (-9.48853361769814, 10.687951381415335, 2.109746879732488, 2.6650397383093805, -1.1541493554172395),
+    ]
+)
+R9_LCOEF = np.array(
+    [
+        (27.78093394406465, -208.02785730090153, 524.1878839694925, -543.8283560361332, 199.88739542347767),
+        (-3.6414784980492145, 77.88337605511788, -264.89491356822646, 317.67586907995286, -127.02285306879506),
+        (1.2525477211691154, -29.167414317829632, 137.90290440413455, -202.09087094360717, 92.10283313613313),
+        (-0.5920031671845422, 14.111895563613192, -72.39587480540023, 123.04335789978715, -64.16737549081559),
+        (0.1999999999999996, -4.799999999999991, 25.19999999999997, -44.799999999999955, 25.199999999999985),
+    ]
+)
 
 LOG_FLOOR = -708.0  # exp(-708) is the smallest normal double's order of magnitude
 
@@ -341,7 +398,11 @@ def _weight(zk, logmode, rtol, atolk, log_extk):
     cells) carries any error in the depth of its dip, multiplied, into every later value.
     """
     if logmode:
-        return rtol * (1.0 + math.exp(min(log_extk - zk, 700.0)))
+        d = log_extk - zk
+        if d < -37.0:
+            # exp(d) < 2**-53: 1 + exp(d) rounds to exactly 1, so skip the exponential
+            return rtol
+        return rtol * (1.0 + math.exp(min(d, 700.0)))
     return atolk + rtol * abs(zk)
 
 
@@ -574,6 +635,213 @@ def _radau5_attempt(
     return 0, err, newt, nfev, 1.0, faccon
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _poly9(cont9, k, x):
+    """The collocation polynomial (increment over the step start) of component k at x = (t - t0) / h."""
+    return x * (cont9[0, k] + x * (cont9[1, k] + x * (cont9[2, k] + x * (cont9[3, k] + x * cont9[4, k]))))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _radau9_attempt(
+    z,
+    f0,
+    jac,
+    h,
+    hold,
+    mask,
+    p,
+    rate,
+    ybuf,
+    dybuf,
+    e1,
+    piv1,
+    e2s,
+    piv2s,
+    cbs,
+    u,
+    fu,
+    w,
+    zz,
+    ff,
+    cont9,
+    have_cont,
+    refine,
+    znew,
+    sc,
+    rtol,
+    faccon,
+):
+    """One five-stage Radau IIA (order 9) step attempt from z; same contract as _radau5_attempt.
+
+    On success zz[0..4] hold the stage increments Z_i and znew = z + Z_5; cont9 holds the previous
+    accepted step's collocation polynomial (see _poly9), which gives the starting values.
+    """
+    n = z.shape[0]
+    fac1 = R9_GAMMA / h
+    for i in range(n):
+        for j in range(n):
+            e1[i, j] = -jac[i, j]
+        e1[i, i] += fac1
+    if not _lu(e1, piv1):
+        return 2, 0.0, 0, 0, 0.5, faccon
+    for m in range(2):
+        e2 = e2s[m]
+        for i in range(n):
+            for j in range(n):
+                e2[i, j] = complex(-jac[i, j], 0.0)
+            e2[i, i] += complex(R9_ALPHA[m] / h, R9_BETA[m] / h)
+        if not _lu(e2, piv2s[m]):
+            return 2, 0.0, 0, 0, 0.5, faccon
+    # starting values: the previous step's collocation polynomial, else zero
+    if have_cont:
+        ratio = h / hold
+        for k in range(n):
+            q1 = _poly9(cont9, k, 1.0)
+            for i in range(R9_S):
+                zz[i, k] = _poly9(cont9, k, 1.0 + R9_C[i] * ratio) - q1
+        for i in range(R9_S):
+            for k in range(n):
+                acc = 0.0
+                for j in range(R9_S):
+                    acc += R9_TI[i, j] * zz[j, k]
+                w[i, k] = acc
+    else:
+        for i in range(R9_S):
+            for k in range(n):
+                zz[i, k] = 0.0
+                w[i, k] = 0.0
+    fnewt = max(10.0 * 2.220446049250313e-16 / rtol, min(0.03, math.sqrt(rtol)))
+    faccon = max(faccon, 2.220446049250313e-16) ** 0.8
+    theta = 1.0
+    thqold = 1.0
+    dynold = 1.0
+    newt = 0
+    nfev = 0
+    while True:
+        if newt >= R9_NIT:
+            return 1, 0.0, newt, nfev, 0.5, faccon
+        for i in range(R9_S):
+            for k in range(n):
+                u[k] = z[k] + zz[i, k]
+            _fz(u, mask, p, rate, ybuf, dybuf, fu)
+            for k in range(n):
+                ff[i, k] = fu[k]
+        nfev += R9_S
+        # transformed right-hand sides, in place of ff: row 0 real, rows (1, 2) and (3, 4) pairs
+        for k in range(n):
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            a4 = 0.0
+            for j in range(R9_S):
+                fj = ff[j, k]
+                a0 += R9_TI[0, j] * fj
+                a1 += R9_TI[1, j] * fj
+                a2 += R9_TI[2, j] * fj
+                a3 += R9_TI[3, j] * fj
+                a4 += R9_TI[4, j] * fj
+            ff[0, k] = a0 - fac1 * w[0, k]
+            al = R9_ALPHA[0] / h
+            be = R9_BETA[0] / h
+            cbs[0, k] = complex(a1 - al * w[1, k] + be * w[2, k], a2 - be * w[1, k] - al * w[2, k])
+            al = R9_ALPHA[1] / h
+            be = R9_BETA[1] / h
+            cbs[1, k] = complex(a3 - al * w[3, k] + be * w[4, k], a4 - be * w[3, k] - al * w[4, k])
+        row = ff[0]
+        _solve(e1, piv1, row)
+        _solve(e2s[0], piv2s[0], cbs[0])
+        _solve(e2s[1], piv2s[1], cbs[1])
+        dyno = 0.0
+        for k in range(n):
+            d0 = ff[0, k]
+            d1 = cbs[0, k].real
+            d2 = cbs[0, k].imag
+            d3 = cbs[1, k].real
+            d4 = cbs[1, k].imag
+            if not (
+                math.isfinite(d0)
+                and math.isfinite(d1)
+                and math.isfinite(d2)
+                and math.isfinite(d3)
+                and math.isfinite(d4)
+            ):
+                return 1, 0.0, newt, nfev, 0.25, faccon
+            isc = 1.0 / sc[k]
+            dyno += (d0 * isc) ** 2 + (d1 * isc) ** 2 + (d2 * isc) ** 2 + (d3 * isc) ** 2 + (d4 * isc) ** 2
+        newt += 1
+        dyno = math.sqrt(dyno / (R9_S * n))
+        if newt > 1 and newt < R9_NIT:
+            thq = dyno / dynold
+            theta = thq if newt == 2 else math.sqrt(thq * thqold)
+            thqold = thq
+            if theta < 0.99:
+                faccon = theta / (1.0 - theta)
+                dyth = faccon * dyno * theta ** (R9_NIT - 1 - newt) / fnewt
+                if dyth >= 1.0:
+                    qnewt = max(1.0e-4, min(20.0, dyth))
+                    return 1, 0.0, newt, nfev, 0.8 * qnewt ** (-1.0 / (4.0 + R9_NIT - 1 - newt)), faccon
+            else:
+                return 1, 0.0, newt, nfev, 0.5, faccon
+        dynold = max(dyno, 2.220446049250313e-16)
+        for k in range(n):
+            w[0, k] += ff[0, k]
+            w[1, k] += cbs[0, k].real
+            w[2, k] += cbs[0, k].imag
+            w[3, k] += cbs[1, k].real
+            w[4, k] += cbs[1, k].imag
+            for i in range(R9_S):
+                acc = 0.0
+                for j in range(R9_S):
+                    acc += R9_T[i, j] * w[j, k]
+                zz[i, k] = acc
+        if faccon * dyno <= fnewt:
+            break
+    # error estimate (embedded order-5 formula, filtered by (I/(h gamma0) - J)^-1)
+    for k in range(n):
+        f2 = 0.0
+        for j in range(R9_S):
+            f2 += R9_DD[j] * zz[j, k]
+        f2 /= h
+        ff[1, k] = f2
+        ff[2, k] = f2 + f0[k]
+    row2 = ff[2]
+    _solve(e1, piv1, row2)
+    err = 0.0
+    for k in range(n):
+        err += (ff[2, k] / sc[k]) ** 2
+    err = max(math.sqrt(err / n), 1e-10)
+    if err >= 1.0 and refine:
+        for k in range(n):
+            u[k] = z[k] + ff[2, k]
+        _fz(u, mask, p, rate, ybuf, dybuf, fu)
+        nfev += 1
+        for k in range(n):
+            ff[2, k] = fu[k] + ff[1, k]
+        _solve(e1, piv1, row2)
+        err = 0.0
+        for k in range(n):
+            err += (ff[2, k] / sc[k]) ** 2
+        err = max(math.sqrt(err / n), 1e-10)
+    if not math.isfinite(err):
+        return 1, 0.0, newt, nfev, 0.25, faccon
+    for k in range(n):
+        znew[k] = z[k] + zz[R9_S - 1, k]
+    return 0, err, newt, nfev, 1.0, faccon
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _colloc9(t0, h, z0, cont9, t, mask, log_ext, out):
+    """Five-stage Radau IIA dense output: the step's collocation polynomial at t in [t0, t0 + h]."""
+    x = (t - t0) / h
+    for k in range(z0.shape[0]):
+        v = z0[k] + _poly9(cont9, k, x)
+        if mask[k]:
+            out[k] = math.exp(v) if v >= log_ext[k] else 0.0
+        else:
+            out[k] = v if v > 0.0 else 0.0
+
+
 @njit(cache=True, error_model="numpy")
 def solve_one(
     y0,
@@ -624,6 +892,14 @@ def solve_one(
     zz = np.empty((3, n))
     ff = np.empty((3, n))
     cont = np.zeros((3, n))
+    # five-stage Radau IIA work arrays (unused by the other methods)
+    w9 = np.empty((R9_S, n))
+    zz9 = np.empty((R9_S, n))
+    ff9 = np.empty((R9_S, n))
+    cont9 = np.zeros((R9_S, n))
+    e2s = np.empty((2, n, n), dtype=np.complex128)
+    piv2s = np.zeros((2, n), dtype=np.int64)
+    cbs = np.empty((2, n), dtype=np.complex128)
     znew = np.empty(n)
     sc = np.empty(n)
     log_switch = np.empty(n)
@@ -706,6 +982,45 @@ def solve_one(
                     hfac = min(6.0, max(0.2, 0.9 * err**-0.25)) if err > 0.0 else 6.0
                 else:
                     hfac = 0.25
+            elif METHOD == M_RADAU9:
+                code, err, newt, nfev, hfac, faccon = _radau9_attempt(
+                    z,
+                    f0,
+                    jac,
+                    h,
+                    hold,
+                    mask,
+                    p,
+                    rate,
+                    ybuf,
+                    dybuf,
+                    e,
+                    piv,
+                    e2s,
+                    piv2s,
+                    cbs,
+                    u,
+                    fu,
+                    w9,
+                    zz9,
+                    ff9,
+                    cont9,
+                    have_cont,
+                    first or rejected,
+                    znew,
+                    sc,
+                    rtol,
+                    faccon,
+                )
+                stats[2] += nfev
+                if code == 0:
+                    fac = min(SAFE, SAFE * (1.0 + 2.0 * R9_NIT) / (newt + 2.0 * R9_NIT))
+                    quot = max(0.125, min(5.0, err ** (1.0 / 6.0) / fac))
+                    if err < 1.0 and not first and hacc > 0.0:
+                        facgus = (hacc / h) * (err * err / erracc) ** (1.0 / 6.0) / SAFE
+                        facgus = max(0.125, min(5.0, facgus))
+                        quot = max(quot, facgus)
+                    hfac = 1.0 / quot
             else:
                 code, err, newt, nfev, hfac, faccon = _radau5_attempt(
                     z,
@@ -769,9 +1084,21 @@ def solve_one(
                 continue
             stats[0] += 1
             hstep = t_new - t
-            while jo < n_out and t_out[jo] < t_new:
-                _hermite(t, hstep, z, znew, f0, f1, t_out[jo], mask, log_ext, out[jo])
-                jo += 1
+            if METHOD == M_RADAU9:
+                # collocation polynomial of this step: dense output, and starting values of the next one
+                for k in range(n):
+                    for d in range(R9_S):
+                        acc = 0.0
+                        for j in range(R9_S):
+                            acc += R9_LCOEF[j, d] * zz9[j, k]
+                        cont9[d, k] = acc
+                while jo < n_out and t_out[jo] < t_new:
+                    _colloc9(t, hstep, z, cont9, t_out[jo], mask, log_ext, out[jo])
+                    jo += 1
+            else:
+                while jo < n_out and t_out[jo] < t_new:
+                    _hermite(t, hstep, z, znew, f0, f1, t_out[jo], mask, log_ext, out[jo])
+                    jo += 1
             if METHOD == M_RADAU5:
                 # collocation polynomial of this step: starting values of the next one
                 for k in range(n):
@@ -782,6 +1109,7 @@ def solve_one(
                     cont[0, k] = c1
                     cont[1, k] = c2
                     cont[2, k] = c2 - acont3
+            if METHOD == M_RADAU5 or METHOD == M_RADAU9:
                 have_cont = True
                 hold = hstep
                 hacc = hstep
@@ -853,6 +1181,7 @@ def solve_batch(
     t0,
     eligible,
     log_ext,
+    ext,
     rtol,
     atol,
     max_steps,
@@ -864,8 +1193,13 @@ def solve_batch(
 
     Shapes: y0[P, n], params[P, m], ev_*[P, E], n_ev[P], t_out[T], out[P, T, n], status[P],
     stats[P, 3]. Patients are independent, so results do not depend on the number of threads.
+    Outputs of a log-eligible population below its extinction threshold ``ext`` are reported as
+    zero whatever coordinates it was integrated in (a linear-mode state, e.g. one re-seeded by a
+    tiny source after extinction, can sit at 1e-20 cells).
     """
     n_pat = y0.shape[0]
+    n = y0.shape[1]
+    n_t = t_out.shape[0]
     for i in prange(n_pat):
         status[i] = solve_one(
             y0[i],
@@ -886,3 +1220,8 @@ def solve_batch(
             out[i],
             stats[i],
         )
+        oi = out[i]
+        for j in range(n_t):
+            for k in range(n):
+                if eligible[k] and oi[j, k] < ext[k]:
+                    oi[j, k] = 0.0
