@@ -476,6 +476,74 @@ def _rodas4_attempt(z, f0, jac, h, mask, p, rate, ybuf, dybuf, e, piv, u, fu, ks
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _stage_f(z, zz, ns, mask, p, rate, ybuf, dybuf, u, fu, ff):
+    """ff[i] = f(z + zz[i]) for the ns stages of a Radau IIA step."""
+    n = z.shape[0]
+    for i in range(ns):
+        for k in range(n):
+            u[k] = z[k] + zz[i, k]
+        _fz(u, mask, p, rate, ybuf, dybuf, fu)
+        for k in range(n):
+            ff[i, k] = fu[k]
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _newton_tolerance(rtol):
+    """RADAU5's stopping tolerance of the Newton iterations, in units of the error weights."""
+    return max(10.0 * 2.220446049250313e-16 / rtol, min(0.03, math.sqrt(rtol)))
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _newton_rate(newt, nit, dyno, dynold, thqold, faccon, fnewt):
+    """RADAU's convergence monitor after Newton iteration ``newt`` (> 1) of at most ``nit``.
+
+    Returns (diverging, h factor, thqold, faccon): diverging when the contraction rate theta is
+    >= 0.99 (retry with h / 2) or when the predicted error after the remaining iterations stays
+    above ``fnewt`` (retry with a step that should converge).
+    """
+    thq = dyno / dynold
+    theta = thq if newt == 2 else math.sqrt(thq * thqold)
+    thqold = thq
+    if theta < 0.99:
+        faccon = theta / (1.0 - theta)
+        dyth = faccon * dyno * theta ** (nit - 1 - newt) / fnewt
+        if dyth >= 1.0:
+            qnewt = max(1.0e-4, min(20.0, dyth))
+            return True, 0.8 * qnewt ** (-1.0 / (4.0 + nit - 1 - newt)), thqold, faccon
+        return False, 1.0, thqold, faccon
+    return True, 0.5, thqold, faccon
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _radau_error(z, e1, piv1, ff, sc, refine, mask, p, rate, ybuf, dybuf, u, fu):
+    """Radau IIA error estimate from ff[1] = sum_i d_i Z_i / h and ff[2] = ff[1] + f0.
+
+    Solves (I/(h gamma0) - J) err = ff[2] in place; after a rejected or first step an estimate
+    >= 1 is refined once with f at z + err (Hairer & Wanner IV.8). Returns (scaled error norm,
+    extra right-hand-side evaluations).
+    """
+    n = z.shape[0]
+    row2 = ff[2]
+    _solve(e1, piv1, row2)
+    err = 0.0
+    for k in range(n):
+        err += (ff[2, k] / sc[k]) ** 2
+    err = max(math.sqrt(err / n), 1e-10)
+    if err >= 1.0 and refine:
+        for k in range(n):
+            u[k] = z[k] + ff[2, k]
+        _fz(u, mask, p, rate, ybuf, dybuf, fu)
+        for k in range(n):
+            ff[2, k] = fu[k] + ff[1, k]
+        _solve(e1, piv1, row2)
+        err = 0.0
+        for k in range(n):
+            err += (ff[2, k] / sc[k]) ** 2
+        return max(math.sqrt(err / n), 1e-10), 1
+    return err, 0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _radau5_attempt(
     z,
     f0,
@@ -542,13 +610,10 @@ def _radau5_attempt(
             w[1, k] = TI21 * z1 + TI22 * z2 + TI23 * z3
             w[2, k] = TI31 * z1 + TI32 * z2 + TI33 * z3
     else:
-        for i in range(3):
-            for k in range(n):
-                zz[i, k] = 0.0
-                w[i, k] = 0.0
-    fnewt = max(10.0 * 2.220446049250313e-16 / rtol, min(0.03, math.sqrt(rtol)))
+        zz[:3] = 0.0
+        w[:3] = 0.0
+    fnewt = _newton_tolerance(rtol)
     faccon = max(faccon, 2.220446049250313e-16) ** 0.8
-    theta = 1.0
     thqold = 1.0
     dynold = 1.0
     newt = 0
@@ -556,12 +621,7 @@ def _radau5_attempt(
     while True:
         if newt >= NIT:
             return 1, 0.0, newt, nfev, 0.5, faccon
-        for i in range(3):
-            for k in range(n):
-                u[k] = z[k] + zz[i, k]
-            _fz(u, mask, p, rate, ybuf, dybuf, fu)
-            for k in range(n):
-                ff[i, k] = fu[k]
+        _stage_f(z, zz, 3, mask, p, rate, ybuf, dybuf, u, fu, ff)
         nfev += 3
         dyno = 0.0
         for k in range(n):
@@ -583,17 +643,9 @@ def _radau5_attempt(
         newt += 1
         dyno = math.sqrt(dyno / (3 * n))
         if newt > 1 and newt < NIT:
-            thq = dyno / dynold
-            theta = thq if newt == 2 else math.sqrt(thq * thqold)
-            thqold = thq
-            if theta < 0.99:
-                faccon = theta / (1.0 - theta)
-                dyth = faccon * dyno * theta ** (NIT - 1 - newt) / fnewt
-                if dyth >= 1.0:
-                    qnewt = max(1.0e-4, min(20.0, dyth))
-                    return 1, 0.0, newt, nfev, 0.8 * qnewt ** (-1.0 / (4.0 + NIT - 1 - newt)), faccon
-            else:
-                return 1, 0.0, newt, nfev, 0.5, faccon
+            diverging, hfac, thqold, faccon = _newton_rate(newt, NIT, dyno, dynold, thqold, faccon, fnewt)
+            if diverging:
+                return 1, 0.0, newt, nfev, hfac, faccon
         dynold = max(dyno, 2.220446049250313e-16)
         for k in range(n):
             w[0, k] += ff[0, k]
@@ -610,24 +662,8 @@ def _radau5_attempt(
         ff[1, k] = f2
         cont_k = f2 + f0[k]
         ff[2, k] = cont_k
-    row2 = ff[2]
-    _solve(e1, piv1, row2)
-    err = 0.0
-    for k in range(n):
-        err += (ff[2, k] / sc[k]) ** 2
-    err = max(math.sqrt(err / n), 1e-10)
-    if err >= 1.0 and refine:
-        for k in range(n):
-            u[k] = z[k] + ff[2, k]
-        _fz(u, mask, p, rate, ybuf, dybuf, fu)
-        nfev += 1
-        for k in range(n):
-            ff[2, k] = fu[k] + ff[1, k]
-        _solve(e1, piv1, row2)
-        err = 0.0
-        for k in range(n):
-            err += (ff[2, k] / sc[k]) ** 2
-        err = max(math.sqrt(err / n), 1e-10)
+    err, extra = _radau_error(z, e1, piv1, ff, sc, refine, mask, p, rate, ybuf, dybuf, u, fu)
+    nfev += extra
     if not math.isfinite(err):
         return 1, 0.0, newt, nfev, 0.25, faccon
     for k in range(n):
@@ -706,13 +742,10 @@ def _radau9_attempt(
                     acc += R9_TI[i, j] * zz[j, k]
                 w[i, k] = acc
     else:
-        for i in range(R9_S):
-            for k in range(n):
-                zz[i, k] = 0.0
-                w[i, k] = 0.0
-    fnewt = max(10.0 * 2.220446049250313e-16 / rtol, min(0.03, math.sqrt(rtol)))
+        zz[:R9_S] = 0.0
+        w[:R9_S] = 0.0
+    fnewt = _newton_tolerance(rtol)
     faccon = max(faccon, 2.220446049250313e-16) ** 0.8
-    theta = 1.0
     thqold = 1.0
     dynold = 1.0
     newt = 0
@@ -720,12 +753,7 @@ def _radau9_attempt(
     while True:
         if newt >= R9_NIT:
             return 1, 0.0, newt, nfev, 0.5, faccon
-        for i in range(R9_S):
-            for k in range(n):
-                u[k] = z[k] + zz[i, k]
-            _fz(u, mask, p, rate, ybuf, dybuf, fu)
-            for k in range(n):
-                ff[i, k] = fu[k]
+        _stage_f(z, zz, R9_S, mask, p, rate, ybuf, dybuf, u, fu, ff)
         nfev += R9_S
         # transformed right-hand sides, in place of ff: row 0 real, rows (1, 2) and (3, 4) pairs
         for k in range(n):
@@ -772,17 +800,9 @@ def _radau9_attempt(
         newt += 1
         dyno = math.sqrt(dyno / (R9_S * n))
         if newt > 1 and newt < R9_NIT:
-            thq = dyno / dynold
-            theta = thq if newt == 2 else math.sqrt(thq * thqold)
-            thqold = thq
-            if theta < 0.99:
-                faccon = theta / (1.0 - theta)
-                dyth = faccon * dyno * theta ** (R9_NIT - 1 - newt) / fnewt
-                if dyth >= 1.0:
-                    qnewt = max(1.0e-4, min(20.0, dyth))
-                    return 1, 0.0, newt, nfev, 0.8 * qnewt ** (-1.0 / (4.0 + R9_NIT - 1 - newt)), faccon
-            else:
-                return 1, 0.0, newt, nfev, 0.5, faccon
+            diverging, hfac, thqold, faccon = _newton_rate(newt, R9_NIT, dyno, dynold, thqold, faccon, fnewt)
+            if diverging:
+                return 1, 0.0, newt, nfev, hfac, faccon
         dynold = max(dyno, 2.220446049250313e-16)
         for k in range(n):
             w[0, k] += ff[0, k]
@@ -805,24 +825,8 @@ def _radau9_attempt(
         f2 /= h
         ff[1, k] = f2
         ff[2, k] = f2 + f0[k]
-    row2 = ff[2]
-    _solve(e1, piv1, row2)
-    err = 0.0
-    for k in range(n):
-        err += (ff[2, k] / sc[k]) ** 2
-    err = max(math.sqrt(err / n), 1e-10)
-    if err >= 1.0 and refine:
-        for k in range(n):
-            u[k] = z[k] + ff[2, k]
-        _fz(u, mask, p, rate, ybuf, dybuf, fu)
-        nfev += 1
-        for k in range(n):
-            ff[2, k] = fu[k] + ff[1, k]
-        _solve(e1, piv1, row2)
-        err = 0.0
-        for k in range(n):
-            err += (ff[2, k] / sc[k]) ** 2
-        err = max(math.sqrt(err / n), 1e-10)
+    err, extra = _radau_error(z, e1, piv1, ff, sc, refine, mask, p, rate, ybuf, dybuf, u, fu)
+    nfev += extra
     if not math.isfinite(err):
         return 1, 0.0, newt, nfev, 0.25, faccon
     for k in range(n):
