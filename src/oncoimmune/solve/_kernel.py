@@ -476,6 +476,20 @@ def _rodas4_attempt(z, f0, jac, h, mask, p, rate, ybuf, dybuf, e, piv, u, fu, ks
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _radau_step_factor(err, newt, nit, expo, first, hacc, h, erracc):
+    """RADAU's step-size factor after a computed step: the classical controller err**-expo
+    (expo = 1 / (order of the error estimate + 1)), damped by the Newton iterations taken, and
+    after an accepted step the predictive (Gustafsson) controller where it asks for a smaller step."""
+    fac = min(SAFE, SAFE * (1.0 + 2.0 * nit) / (newt + 2.0 * nit))
+    quot = max(0.125, min(5.0, err**expo / fac))
+    if err < 1.0 and not first and hacc > 0.0:
+        facgus = (hacc / h) * (err * err / erracc) ** expo / SAFE
+        facgus = max(0.125, min(5.0, facgus))
+        quot = max(quot, facgus)
+    return 1.0 / quot
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _stage_f(z, zz, ns, mask, p, rate, ybuf, dybuf, u, fu, ff):
     """ff[i] = f(z + zz[i]) for the ns stages of a Radau IIA step."""
     n = z.shape[0]
@@ -1018,13 +1032,7 @@ def solve_one(
                 )
                 stats[2] += nfev
                 if code == 0:
-                    fac = min(SAFE, SAFE * (1.0 + 2.0 * R9_NIT) / (newt + 2.0 * R9_NIT))
-                    quot = max(0.125, min(5.0, err ** (1.0 / 6.0) / fac))
-                    if err < 1.0 and not first and hacc > 0.0:
-                        facgus = (hacc / h) * (err * err / erracc) ** (1.0 / 6.0) / SAFE
-                        facgus = max(0.125, min(5.0, facgus))
-                        quot = max(quot, facgus)
-                    hfac = 1.0 / quot
+                    hfac = _radau_step_factor(err, newt, R9_NIT, 1.0 / 6.0, first, hacc, h, erracc)
             else:
                 code, err, newt, nfev, hfac, faccon = _radau5_attempt(
                     z,
@@ -1057,13 +1065,7 @@ def solve_one(
                 )
                 stats[2] += nfev
                 if code == 0:
-                    fac = min(SAFE, SAFE * (1.0 + 2.0 * NIT) / (newt + 2.0 * NIT))
-                    quot = max(0.125, min(5.0, err**0.25 / fac))
-                    if err < 1.0 and not first and hacc > 0.0:
-                        facgus = (hacc / h) * (err * err / erracc) ** 0.25 / SAFE
-                        facgus = max(0.125, min(5.0, facgus))
-                        quot = max(quot, facgus)
-                    hfac = 1.0 / quot
+                    hfac = _radau_step_factor(err, newt, NIT, 0.25, first, hacc, h, erracc)
             if code != 0 or not (err <= 1.0):
                 stats[1] += 1
                 rejected = True
