@@ -30,6 +30,12 @@ _FLOAT_1_2 = (
 )
 
 
+class _RepeatedKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"key {key!r} repeated at line {line}")
+        self.key, self.line = key, line
+
+
 def _yaml_loader() -> Any:
     """PyYAML's safe loader, reading ``1e12`` and ``2.0e12`` as numbers as YAML 1.2 does (PyYAML follows
     YAML 1.1, where a float needs a dot and a signed exponent, and would read them as text)."""
@@ -38,7 +44,15 @@ def _yaml_loader() -> Any:
     import yaml
 
     class Loader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            # YAML requires unique keys; PyYAML would silently keep the last of a repeated one
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, str | int | float | bool) and key in seen:
+                    raise _RepeatedKey(key, key_node.start_mark.line + 1)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
 
     Loader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
     for first in list(Loader.yaml_implicit_resolvers):
@@ -60,5 +74,7 @@ def read_yaml(path: str | Path, field: str) -> Any:
         raise ValidationError(field, "be a readable YAML file", str(path)) from exc
     try:
         return yaml.load(text, Loader=_yaml_loader())
+    except _RepeatedKey as exc:
+        raise ValidationError(field, f"be valid YAML without repeated keys ({exc})", str(path)) from None
     except yaml.YAMLError as exc:
         raise ValidationError(field, f"be valid YAML ({exc.__class__.__name__})", str(path)) from exc
