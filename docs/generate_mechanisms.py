@@ -561,9 +561,10 @@ def il2() -> Section:
         "il2",
         "Interleukin-2 (aldesleukin)",
         "Plasma IL-2 (IU converted with `nM_per_IU_IL2`) drives proliferation at `k_pro` through receptor "
-        "occupancies c/(c + EC50): effector T cells (`EC50_IL2_E`), Tregs with the high-affinity CD25 receptor "
-        "(`EC50_IL2_R`, 100 times lower) and NK cells (`EC50_IL2_NK`). High-dose IL-2 therefore expands Tregs "
-        "as well as the killers.",
+        "occupancies c/(c + EC50): effector T cells (`EC50_IL2_E`), Tregs (`EC50_IL2_R`, the same 0.32 nM: "
+        "the value that reproduces Atkins 1999; the 100 times lower value of the high-affinity CD25 receptor "
+        "is selectable and makes Tregs outgrow the effectors) and NK cells (`EC50_IL2_NK`). High-dose IL-2 "
+        "therefore expands Tregs as well as the killers.",
         (("untreated", "no drug"), ("aldesleukin", f"`{REGIMENS['il2']}`")),
         ("il2",),
         ("k_pro", "EC50_IL2_E", "EC50_IL2_R", "EC50_IL2_NK", "nM_per_IU_IL2", "CL_IL2", "V1_IL2"),

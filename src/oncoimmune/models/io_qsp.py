@@ -80,8 +80,10 @@ lymphodepletion lowers the naive pool :math:`L`). Then
     \dot R &= \rho_R P / F_{CTLA4} + k_{pro} H^{R}_{IL2} R - d_R R
              - k_{ADCC,R}\, H_{CTLA4} (N/N_{ref}) R - E^{L}_{chemo} R
 
-with IL-2 drives :math:`H^{X}_{IL2} = c_{IL2}/(c_{IL2} + EC^{X}_{50})` (Tregs, with CD25, are 100×
-more sensitive than effectors) and CTLA-4 ADCC depletion of Tregs
+with IL-2 drives :math:`H^{X}_{IL2} = c_{IL2}/(c_{IL2} + EC^{X}_{50})` (the Treg EC50 is the effector
+one, 0.32 nM, which reproduces high-dose IL-2 in melanoma; the 100× lower value of the high-affinity
+CD25 receptor, which the Popel-lab sources also encode, makes Tregs outgrow effectors and is
+selectable) and CTLA-4 ADCC depletion of Tregs
 :math:`H_{CTLA4} = b^2/(b^2 + b_{50}^2)`, :math:`b = 5000\, O_{CTLA4}` bound CTLA-4 per Treg.
 
 NK cells, lymphocytes, CAR-T, vaccine
@@ -704,10 +706,12 @@ PARAMETERS = (
     ),
     _par(
         "EC50_IL2_R",
-        0.0032,
+        0.32,
         "nM",
-        f"{_P6}.5 (Wang & Smith 1987 as encoded in {_POP}); 0.32 in the TNBC file, U which is intended",
-        "IL-2 for half-maximal Treg proliferation (high-affinity CD25 receptor)",
+        f"{_P6}.5: the value encoded in the TNBC file of {_POP}, U; 0.0032 (Wang & Smith 1987, the popellab/qspio "
+        "value) is the other encoded one, closer to the high-affinity CD25 receptor; 0.32 reproduces Atkins 1999 "
+        "high-dose IL-2 ORR 16 % and CR 6 % (clinical.md §1.4), 0.0032 gives 1-2 % (docs/trials.md)",
+        "IL-2 for half-maximal Treg proliferation",
         (1e-9, 1e6),
     ),
     _par(
