@@ -12,8 +12,9 @@ without solving the model:
   ``ipilimumab`` variant of pk_two_compartment) to 3 mg/kg x 80 kg on days 0, 21, 42, 63;
 * cytotoxic kill: the reference chemotherapy course as a cumulative kill rising by each cycle's
   kill within a day (``CHEMO_PULSES``);
-* CAR-T: a Gaussian expansion peaking at the reference peak ``c_ref`` on day 9 after infusion on
-  day 2 (median Tmax of Stein 2019, pharmacology.md §4.3).
+* CAR-T: a Gaussian expansion peaking on day 9 after infusion on day 2 (median Tmax of Stein 2019,
+  pharmacology.md §4.3); the peaks spread between patients as in the ZUMA-1 virtual population,
+  ln(peak/c_ref) at the normal quantiles of N(ln_peak_mean, ln_peak_sd^2) (``CART``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import warnings
 from functools import cache
 
 import numpy as np
+from scipy.special import ndtri
 
 from oncoimmune.toxicity import simulate_toxicity
 from oncoimmune.toxicity._calibration import CHEMO_PULSES
@@ -93,7 +95,9 @@ def arm(name: str, n: int = N) -> dict[str, np.ndarray]:
         X = chemo_cumulative()
         sig = {"cytotoxic_kill_lymphocytes": np.gradient(X, T), "cumulative_cytotoxic": X}
     elif name == "CAR-T":
-        sig = {"car_t_per_uL": car_t()}
+        z = ndtri((np.arange(n) + 0.5) / n)
+        peaks = CART["c_ref"].value * np.exp(CART["ln_peak_mean"].value + CART["ln_peak_sd"].value * z)
+        return {"car_t_per_uL": peaks[:, None] * car_t(1.0)[None, :]}
     elif name != "untreated":
         raise KeyError(name)
     return {k: np.broadcast_to(v, (n, len(T))) for k, v in sig.items()}

@@ -372,19 +372,27 @@ _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(80)
 _GH_W = _GH_W / _GH_W.sum()
 
 
-def _mean_over_patients(f, shift: float = 0.0) -> float:
-    """E_z[f(z)] with z ~ N(shift, sigma_patient^2) (Gauss-Hermite)."""
-    z = shift + CART["sigma_patient"].value * _GH_X
-    return float(np.sum(_GH_W * f(z)))
+def _severity_spread() -> tuple[float, float]:
+    """Mean and SD of a ZUMA-1 patient's severity z = ln(C_max/c_ref) + sigma_patient eps."""
+    mu, s = CART["ln_peak_mean"].value, CART["ln_peak_sd"].value
+    return mu, math.hypot(CART["sigma_patient"].value, s)
+
+
+def _mean_over_patients(f) -> float:
+    """E_z[f(z)] over the ZUMA-1 population's severities (Gauss-Hermite)."""
+    mu, sd = _severity_spread()
+    return float(np.sum(_GH_W * f(mu + sd * _GH_X)))
 
 
 def cart_thresholds() -> dict[str, tuple[float, ...]]:
-    """Feature thresholds (ln units) reproducing the ZUMA-1 rates at peak = ``c_ref`` (deterministic)."""
+    """Feature thresholds (ln units) with which the ZUMA-1 virtual population, its peak CAR-T counts
+    spread as ``ln_peak_mean``/``ln_peak_sd`` say, has the ZUMA-1 rates (deterministic)."""
     sf = CART["sigma_feature"].value
-    sd = math.hypot(CART["sigma_patient"].value, sf)
+    mu, sz = _severity_spread()
+    sd = math.hypot(sz, sf)
 
     def marginal(p: float) -> float:
-        return -sd * float(ndtri(p))  # P(z + sf eta > theta) = p
+        return mu - sd * float(ndtri(p))  # P(z + sf eta > theta) = p
 
     fever = marginal(CART["crs_any"].value)
     h1 = marginal(CART["hypotension"].value)

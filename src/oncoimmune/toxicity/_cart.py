@@ -15,10 +15,13 @@ seizure) is present at a level set by thresholds on :math:`z_{ij}`, and the grad
 from those features with the ASTCT definitions (:func:`~oncoimmune.toxicity.grading.astct_crs_grade`,
 :func:`~oncoimmune.toxicity.grading.astct_icans_grade`), so that the grade is *derived* from the
 definition, not drawn. ICANS susceptibility correlates with CRS susceptibility with coefficient
-:math:`\rho`. Thresholds are set so that a patient with :math:`C_{max} = C_{ref}` (the median
+:math:`\rho`. Thresholds are set so that the ZUMA-1 virtual population (io_qsp with the
+shipped ``zuma1`` calibration, whose peaks spread as :math:`\ln(C_{max}/C_{ref}) \sim
+N(\mu_c, s_c^2)`, ``ln_peak_mean`` and ``ln_peak_sd``; :math:`C_{ref}` is the real-world median
 axi-cel peak) has the ZUMA-1 / YESCARTA rates (clinical.md §1.6): CRS 94 %, grade ≥ 3 13 %,
-hypotension 41 %, hypoxia 22 %; neurologic events of grade ≥ 3 28 %. A patient with no CAR-T
-signal has neither.
+hypotension 41 %, hypoxia 22 %; neurologic events of grade ≥ 3 28 %. (Set at :math:`C_{max} =
+C_{ref}` alone, the population's wide spread of peaks gave grade ≥ 3 CRS 19 % and
+any CRS 70 %.) A patient with no CAR-T signal has neither.
 
 Onset and duration are log-normal around the label medians (CRS onset 2 d, duration 7 d; ICANS
 onset 4 d, duration 17 d) counted from the infusion day, the first output time with CAR-T cells.

@@ -125,9 +125,10 @@ def marrow(
         kill_e = s_e * dK[:, j] / k
         for q in range(k):
             now = float(t[j]) + (q + 1) * h
-            P, T1, T2, T3 = _step(P, T1, T2, T3, C, ktr, gam, kill_n, h, 1.0 / C)
+            # the feedback (baseline/count) is capped at 1e6 in _step; the floor only avoids an overflow
+            P, T1, T2, T3 = _step(P, T1, T2, T3, C, ktr, gam, kill_n, h, 1.0 / np.maximum(C, 1e-12))
             C = (C + h * ktr * T3) / (1.0 + h * ktr)
-            Pe, E1, E2, E3 = _step(Pe, E1, E2, E3, R, ktr_e, gam_e, kill_e, h, 1.0 / R)
+            Pe, E1, E2, E3 = _step(Pe, E1, E2, E3, R, ktr_e, gam_e, kill_e, h, 1.0 / np.maximum(R, 1e-12))
             R = (R + h * k_rbc * E3) / (1.0 + h * k_rbc)
             for key, g, base in (
                 ("n", _grade(anc0 * C * 1000.0, anc_cuts), base_n),

@@ -317,13 +317,15 @@ _P = {
     'hypothyroidism': 1,
     'other': 1,
 }
+# mean and SD of ln(peak/c_ref) in the ZUMA-1 virtual population (see CART['ln_peak_mean'])
+_LN_PEAK = (-0.4073, 1.4399)
 _CART_THRESHOLDS = {
-    'fever': (-1.73829,),
-    'hypotension': (0.254403, 1.50095, 2.32039,),
-    'hypoxia': (0.863338, 1.50095, 2.32039,),
-    'ice': (-0.400741, 0.126875, 0.65449,),
-    'unarousable': (2.10279,),
-    'seizure': (2.10279,),
+    'fever': (-3.24165,),
+    'hypotension': (0.00751343, 1.90365, 3.26347,),
+    'hypoxia': (1.0004, 1.90365, 3.26347,),
+    'ice': (-1.06077, -0.202755, 0.655258,),
+    'unarousable': (3.02138,),
+    'seizure': (3.02138,),
 }
 _HAEM = {
     's_n': 0.718729,
@@ -486,7 +488,23 @@ CART: dict[str, Value] = {
     ),
     "sigma_feature": Value(0.5, "ln units", "U: spread of each CRS/ICANS feature around the patient's severity", "U"),
     "rho_icans": Value(0.6, "1", "U: correlation of ICANS with CRS susceptibility (ICANS usually follows CRS)", "U"),
-    # ZUMA-1 targets (reference patient: peak = c_ref)
+    # the ZUMA-1 virtual population's peak expansions, over which the thresholds reproduce the ZUMA-1 rates
+    "ln_peak_mean": Value(
+        _LN_PEAK[0],
+        "ln units",
+        "mean of ln(peak blood CAR-T / c_ref) in the ZUMA-1 virtual population: io_qsp with the shipped zuma1 "
+        "calibration, its 400 calibration patients (seed 1017; the 377 given CAR-T cells), column "
+        "car_t_peak_per_uL of `oncoimmune trial examples/trials/zuma1.yaml --patients 400 --seed 1017`",
+        "C",
+    ),
+    "ln_peak_sd": Value(
+        _LN_PEAK[1],
+        "ln units",
+        "SD of ln(peak blood CAR-T) in the same 400 patients (the 21 real-world patients of Blood Adv 2021 give "
+        "only the median)",
+        "C",
+    ),
+    # ZUMA-1 targets: rates of that population
     "crs_any": Value(0.94, "1", "YESCARTA label Study 1: CRS 94 % (101/108), clinical.md §1.6", "V"),
     "crs_g3": Value(0.13, "1", "YESCARTA label: CRS grade >= 3 13 % (14/108; Lee 2014 grading), clinical.md §1.6", "V"),
     "crs_g4": Value(0.03, "1", "U: grade 4 share of severe CRS", "U"),
@@ -535,4 +553,5 @@ HAEM_CALIBRATED: dict[str, Value] = {
 """Marrow sensitivities to io_qsp's lymphocyte kill (log-normal between patients)."""
 
 CART_THRESHOLDS: dict[str, tuple[float, ...]] = dict(_CART_THRESHOLDS)
-"""Feature thresholds of the CAR-T latent model (ln units; C from the ZUMA-1 rates in :data:`CART`)."""
+"""Feature thresholds of the CAR-T latent model (ln units; C from the ZUMA-1 rates in :data:`CART`, over
+the ZUMA-1 virtual population's spread of peak expansions)."""
