@@ -63,3 +63,22 @@ def test_validation_page_shows_these_runs(name):
     result, rows = validation(name)
     section = render_case(name, result, rows)
     assert section in PAGE.read_text(encoding="utf-8"), f"docs/validation.md is stale for {name}: run `make validation`"
+
+
+def test_crs_thresholds_rest_on_the_peaks_zuma_1_patients_reach():
+    # The CRS/ICANS thresholds reproduce the ZUMA-1 rates over a population whose peak CAR-T counts spread
+    # as CART["ln_peak_mean"] and ["ln_peak_sd"] say (measured on the zuma1 calibration's 400 patients). The
+    # validation run's 600 other patients must reach the same peaks, within 3 standard errors of a mean
+    # and of an SD; otherwise the thresholds no longer match the population the trial simulates.
+    import numpy as np
+
+    from oncoimmune.toxicity._parameters import CART
+
+    result, _ = validation("zuma1")
+    peak = result.patients["car_t_peak_per_uL"].to_numpy(float)
+    given = peak[np.isfinite(peak) & (peak > 0.0)]
+    assert given.size >= 0.9 * peak.size  # nearly every patient receives the CAR-T cells
+    ln = np.log(given / CART["c_ref"].value)
+    mu, sd, n = CART["ln_peak_mean"].value, CART["ln_peak_sd"].value, given.size
+    assert abs(ln.mean() - mu) <= 3.0 * sd / np.sqrt(n)
+    assert abs(ln.std(ddof=1) - sd) <= 3.0 * sd / np.sqrt(2.0 * (n - 1))

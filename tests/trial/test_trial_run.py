@@ -66,6 +66,17 @@ def small():
         ({"population": {"tumour_type": "glioma"}}, "population.tumour_type"),
         ({"model": "kirschner_panetta_1998"}, "model"),
         ({"colour": "blue"}, "colour"),
+        ({"analysis": {"population": "per protocol"}}, "analysis.population"),
+        ({"analysis": {"treated_with": "pembrolizumab"}}, "analysis.treated_with"),
+        ({"analysis": {"population": "treated", "treated_with": "unobtainium"}}, "analysis.treated_with"),
+        ({"analysis": {"population": "treated"}}, "arms[1].regimen"),  # the control arm gives no drug
+        (
+            {
+                "analysis": {"population": "treated", "treated_with": "nivolumab"},
+                "arms": [{"name": "a", "regimen": "pembrolizumab 200 mg q3w"}],
+            },
+            "arms[0].regimen",
+        ),
     ],
 )
 def test_invalid_spec_names_the_field(change, field):
@@ -80,6 +91,16 @@ def test_missing_field_is_named():
     with pytest.raises(ValidationError) as err:
         trial_spec_from_dict(data)
     assert err.value.field == "arms" and "be given" in str(err.value)
+
+
+def test_a_repeated_key_is_an_error_not_the_last_value(tmp_path):
+    # YAML keys are unique; a parser that kept the last of two `seed:` lines would run another trial
+    # than the one its author reads at the top of the file
+    f = tmp_path / "twice.yaml"
+    f.write_text(EXAMPLE.read_text(encoding="utf-8") + "\nseed: 99\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        load_trial_spec(f)
+    assert err.value.field == "trial spec" and "'seed' repeated at line" in str(err.value)
 
 
 def test_schema_describes_every_field_of_the_example():
@@ -134,6 +155,39 @@ def test_summary_has_the_issue_fields_as_fractions(small):
     # randomisation 1:1 in permuted blocks of 2
     assert arms["pembrolizumab"]["n"] == arms["control"]["n"] == 6
     json.dumps(small.summary, allow_nan=False)  # JSON-ready (no NaN / inf)
+
+
+def test_a_treated_analysis_set_counts_only_the_patients_given_the_named_drug():
+    # ZUMA-1 counted the patients given axi-cel, not those whose treatment stopped during lymphodepletion:
+    # with a lymphodepletion so toxic that some patients stop before the CAR-T infusion, the arm's figures
+    # are those of the patients infused, and the patient table says who they are
+    regimen = (
+        "fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2 daily x3 then axicabtagene ciloleucel "
+        "2e6 CAR+ viable T cells/kg once (max 2e8) after 2 days"
+    )
+    base = {
+        "population": {"tumour_type": "lbcl"},
+        "patients": 60,
+        "seed": 5,
+        "arms": [{"name": "axi-cel", "regimen": regimen}],
+        "scans": {"days": [0, 33, 96, 188]},
+        "follow_up": {"months": 6},
+    }
+    itt = run_trial(spec(**base))
+    mitt = run_trial(spec(**base, analysis={"population": "treated", "treated_with": "axicabtagene ciloleucel"}))
+    p = mitt.patients
+    infused = (p["treatment_stop_day"] >= 5.0) & (p["os_days"] > 5.0)
+    assert (p["analysed"] == infused).all()
+    assert itt.patients["analysed"].all()
+    # the same patients and trajectories either way; only who is counted differs
+    pd.testing.assert_series_equal(itt.patients["best_overall_response"], p["best_overall_response"])
+    a = mitt.summary["arms"]["axi-cel"]
+    assert a["n_randomised"] == 60 and a["n"] == int(infused.sum()) < 60
+    counted = p.loc[p["analysed"], "best_overall_response"]
+    assert a["orr"] == pytest.approx(counted.isin(["CR", "PR"]).mean())
+    assert a["ae"]["crs"]["any"] == pytest.approx((p.loc[p["analysed"], "ae_crs_grade"] > 0).mean())
+    stopped = p["treatment_stop_day"] < 5.0
+    assert stopped.any() and (p.loc[stopped, "car_t_peak_per_uL"] == 0.0).all()  # never infused
 
 
 def test_an_untreated_arm_has_no_drug_benefit(small):

@@ -401,16 +401,17 @@ class ResponseAssessment:
         """Best response CR, PR or SD (iCR, iPR or iSD)."""
         return np.isin(self.best_overall_response, ("CR", "PR", "SD", "iCR", "iPR", "iSD"))
 
-    def rates(self) -> dict[str, float]:
-        """ORR, CR rate and DCR as fractions of all patients (NE counts in the denominator, as in trials)."""
-        n = self.best_overall_response.size
-        if n == 0:
+    def rates(self, patients: np.ndarray | None = None) -> dict[str, float]:
+        """ORR, CR rate and DCR as fractions of all patients (NE counts in the denominator, as in trials);
+        ``patients``: a boolean mask of the patients counted (an analysis set), default all."""
+        sel = np.ones(self.best_overall_response.size, dtype=bool) if patients is None else np.asarray(patients)
+        if not sel.any():
             return {"orr": math.nan, "cr": math.nan, "dcr": math.nan}
-        cr = np.isin(self.best_overall_response, ("CR", "iCR")).mean()
+        cr = np.isin(self.best_overall_response[sel], ("CR", "iCR")).mean()
         return {
-            "orr": float(self.objective_response.mean()),
+            "orr": float(self.objective_response[sel].mean()),
             "cr": float(cr),
-            "dcr": float(self.disease_control.mean()),
+            "dcr": float(self.disease_control[sel].mean()),
         }
 
 

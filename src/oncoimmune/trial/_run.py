@@ -83,7 +83,8 @@ class TrialResult:
     patients:
         One row per patient: ``patient_id``, ``arm``, the covariates, ``best_overall_response``,
         ``best_percent_change``, ``pfs_days``, ``pfs_event``, ``os_days``, ``os_event``,
-        ``cancer_death``, ``solver_status``.
+        ``cancer_death``, ``solver_status``, and with side effects on, ``car_t_peak_per_uL`` and the
+        adverse-event columns.
     summary:
         ``{"arms": {ARM: {...}}, "provenance": {...}}`` (rates as fractions 0–1, times in months).
     trajectories:
@@ -238,6 +239,21 @@ class _ArmRun:
             patient_ids=self.idx,
             window=window,
         )
+
+    def analysed(self, stop_days: np.ndarray, death_days: np.ndarray) -> np.ndarray:
+        """Patients the arm's figures count (``spec.analysis``): all, or those given a first dose (of
+        ``treated_with``) on or before their last dosing day and before death."""
+        if self.spec.analysis.population == "randomised":
+            return np.ones(self.idx.size, dtype=bool)
+        from oncoimmune.treatments._doses import Regimen
+        from oncoimmune.treatments._prescription import resolve_drug
+
+        want = self.spec.analysis.treated_with
+        drug = None if want is None else resolve_drug(want).name
+        given = Regimen.parse(self.arm.regimen).administrations(self.covs[0], float(self.grid[-1]))
+        # administration days do not depend on the patient (doses per kg or m2 change amounts only)
+        first = min((a.time_days for a in given if drug in (None, a.drug)), default=np.inf)
+        return (first <= stop_days) & (first < death_days)
 
     def read(self) -> tuple[np.ndarray, Any, Any]:
         """Failed patients, death draws and the response reading of the current trajectories."""
@@ -409,8 +425,9 @@ def run_trial(
             scan_days=scan_days,
             evaluable=resp.evaluable,
         )
-        pfs[arm.name] = SurvivalData(ends.pfs.durations, ends.pfs.event_observed, label=arm.name)
-        os_[arm.name] = SurvivalData(ends.os.durations, ends.os.event_observed, label=arm.name)
+        analysed = run.analysed(stop, deaths.day)
+        pfs[arm.name] = SurvivalData(ends.pfs.durations[analysed], ends.pfs.event_observed[analysed], label=arm.name)
+        os_[arm.name] = SurvivalData(ends.os.durations[analysed], ends.os.event_observed[analysed], label=arm.name)
         table = sub.copy()
         table.insert(1, "arm", arm.name)
         table["best_overall_response"] = resp.best_overall_response
@@ -425,12 +442,18 @@ def run_trial(
         table["cancer_death"] = ends.cancer_death
         table["solver_status"] = [Status(int(s)).name.lower() for s in status]
         table["treatment_stop_day"] = np.where(arm.untreated, np.nan, stop)
+        table["analysed"] = analysed
+        if "car_t_per_uL" in outs:
+            # CAR-T cellular kinetics: the highest blood count on the output grid (0 without CAR-T cells)
+            car = outs["car_t_per_uL"]
+            table["car_t_peak_per_uL"] = np.where(failed, np.nan, np.where(np.isfinite(car), car, 0.0).max(axis=1))
         if tox is not None:
             table = pd.concat([table, _toxicity_columns(tox)], axis=1)
         rows.append(table)
-        rates = resp.rates()
+        rates = resp.rates(analysed)
         arm_summary[arm.name] = {
-            "n": int(idx.size),
+            "n": int(analysed.sum()),
+            "n_randomised": int(idx.size),
             "regimen": arm.regimen,
             "orr": rates["orr"],
             "cr": rates["cr"],
@@ -438,7 +461,7 @@ def run_trial(
             "failed_simulations": int(failed.sum()),
         }
         if tox is not None:
-            arm_summary[arm.name].update(tox.summary())
+            arm_summary[arm.name].update(tox.summary(analysed))
         trajectories[arm.name] = {"t": grid, "sld_mm": outs["sld_mm"], "best_percent_change": resp.best_percent_change}
 
     landmarks = {float(t.metric.split(".")[1]) for t in spec.targets if t.metric.startswith(("pfs_rate.", "os_rate."))}

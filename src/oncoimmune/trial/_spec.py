@@ -159,6 +159,38 @@ class TreatmentSpec(_Frozen):
     max_months: float | None = Field(default=None, gt=0, le=240, description="Maximum treatment duration, e.g. 24")
 
 
+class AnalysisSpec(_Frozen):
+    """Which patients an arm's figures count: every randomised patient (intention to treat), or only
+    those treated (the modified intention-to-treat set of single-arm and cell-therapy trials)."""
+
+    population: Literal["randomised", "treated"] = Field(
+        default="randomised",
+        description=(
+            "randomised: every patient (intention to treat); treated: patients who received a first dose "
+            "(of treated_with, if given) before treatment stopped and before death"
+        ),
+    )
+    treated_with: str | None = Field(
+        default=None,
+        description=(
+            "With population treated: the drug whose first dose admits a patient, e.g. the CAR-T product "
+            "when lymphodepletion comes first (ZUMA-1 counted the patients given axi-cel); default: any drug"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _drug(self) -> AnalysisSpec:
+        if self.treated_with is not None:
+            if self.population != "treated":
+                raise ValidationError(
+                    "analysis.treated_with", "be given only with population: treated", self.treated_with
+                )
+            from oncoimmune.treatments._prescription import resolve_drug
+
+            resolve_drug(self.treated_with, "trial spec", "analysis.treated_with")
+        return self
+
+
 class ToxicitySpec(_Frozen):
     """Side effects: simulate them, and apply the management rules (holds, steroids, discontinuation)."""
 
@@ -249,6 +281,7 @@ class TrialSpec(_Frozen):
     response: ResponseSpec = ResponseSpec()
     treatment: TreatmentSpec = TreatmentSpec()
     toxicity: ToxicitySpec = ToxicitySpec()
+    analysis: AnalysisSpec = AnalysisSpec()
     output_every_days: float = Field(default=7.0, gt=0, le=28, description="Spacing of the simulated trajectories")
     death_model: dict[str, Any] = Field(default_factory=dict, description="Options of oncoimmune.trial.DeathModel")
     targets: tuple[Target, ...] = Field(
@@ -308,6 +341,24 @@ class TrialSpec(_Frozen):
         if dup:
             raise ValueError(f"arm names must be unique; repeated: {dup}")
         return arms
+
+    @model_validator(mode="after")
+    def _analysis_arms(self) -> TrialSpec:
+        if self.analysis.population != "treated":
+            return self
+        from oncoimmune.treatments._doses import Regimen
+        from oncoimmune.treatments._prescription import resolve_drug
+
+        want = None if self.analysis.treated_with is None else resolve_drug(self.analysis.treated_with).name
+        for i, a in enumerate(self.arms):
+            drugs = set() if a.untreated else {d.drug for d in Regimen.parse(a.regimen).doses}
+            if not drugs or (want is not None and want not in drugs):
+                raise ValidationError(
+                    f"arms[{i}].regimen",
+                    f"give {want or 'a drug'} (analysis.population is treated)",
+                    a.regimen,
+                )
+        return self
 
     @model_validator(mode="after")
     def _target_arms(self) -> TrialSpec:
