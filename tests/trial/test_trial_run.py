@@ -186,6 +186,8 @@ def test_a_treated_analysis_set_counts_only_the_patients_given_the_named_drug():
     counted = p.loc[p["analysed"], "best_overall_response"]
     assert a["orr"] == pytest.approx(counted.isin(["CR", "PR"]).mean())
     assert a["ae"]["crs"]["any"] == pytest.approx((p.loc[p["analysed"], "ae_crs_grade"] > 0).mean())
+    # the waterfall and spider plots show the same patients the figures count
+    assert mitt.trajectories["axi-cel"]["sld_mm"].shape[0] == a["n"]
     stopped = p["treatment_stop_day"] < 5.0
     assert stopped.any() and (p.loc[stopped, "car_t_peak_per_uL"] == 0.0).all()  # never infused
 

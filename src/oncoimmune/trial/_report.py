@@ -137,7 +137,10 @@ def _arm_names(result: Any) -> list[str]:
 
 
 def _arm_rows(result: Any, arm: str) -> pd.DataFrame:
+    """The arm's analysed patients (``analysed``: the spec's analysis set; all when absent)."""
     p = result.patients
+    if "analysed" in p:
+        p = p[p["analysed"].astype(bool)]
     return p[p["arm"] == arm].sort_values("patient_id", kind="stable") if "patient_id" in p else p[p["arm"] == arm]
 
 

@@ -88,7 +88,8 @@ class TrialResult:
     summary:
         ``{"arms": {ARM: {...}}, "provenance": {...}}`` (rates as fractions 0–1, times in months).
     trajectories:
-        Per arm, the simulated times and sums of diameters (for waterfall and spider plots).
+        Per arm, the simulated times and sums of diameters of the analysed patients (for waterfall and
+        spider plots).
     """
 
     spec: TrialSpec
@@ -462,7 +463,11 @@ def run_trial(
         }
         if tox is not None:
             arm_summary[arm.name].update(tox.summary(analysed))
-        trajectories[arm.name] = {"t": grid, "sld_mm": outs["sld_mm"], "best_percent_change": resp.best_percent_change}
+        trajectories[arm.name] = {
+            "t": grid,
+            "sld_mm": outs["sld_mm"][analysed],
+            "best_percent_change": resp.best_percent_change[analysed],
+        }
 
     landmarks = {float(t.metric.split(".")[1]) for t in spec.targets if t.metric.startswith(("pfs_rate.", "os_rate."))}
     months = sorted({12.0, 24.0, 36.0, 60.0} | landmarks)
