@@ -53,7 +53,7 @@ def test_validation_runs_are_sound(name):
     assert rows, f"{name} lists no targets"
     # a patient no redraw makes plausible (covariates the calibrated model cannot make plausible, e.g. a
     # 10 mm lesion with a very high TMB) is kept, flagged and counted; such patients must stay rare: below
-    # 2 % of a run (CheckMate 067's 3,000 validation patients have 9, Atkins 1999's 270 have 3)
+    # 2 % of a run (CheckMate 067's 3,000 validation patients have 9)
     assert result.summary["provenance"]["implausible_patients"] <= 0.02 * result.spec.patients
     assert all(a["failed_simulations"] == 0 for a in result.summary["arms"].values())
 
