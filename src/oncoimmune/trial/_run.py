@@ -218,7 +218,6 @@ class _ArmRun:
         trials collect adverse events; drug-driven events follow the exposures, which end with the drug.
         """
         from oncoimmune.toxicity import simulate_toxicity
-        from oncoimmune.treatments._doses import Regimen
 
         bad = self.status != 0
         outs = {k: np.where(bad[:, None], 0.0, self.outs[k]) for k in _TOXICITY_KEYS}
@@ -226,9 +225,7 @@ class _ArmRun:
         if self.arm.untreated or self.idx.size == 0:
             last = np.zeros(self.idx.size)
         else:
-            days = np.array(
-                sorted({a.time_days for a in Regimen.parse(self.arm.regimen).administrations(self.covs[0], end)})
-            )
+            days = np.array(sorted({a.time_days for a in self.administrations()}))
             last = np.array([days[days <= s].max() if np.any(days <= s) else 0.0 for s in stop_days])
         window = np.stack([np.zeros(self.idx.size), np.minimum(last + AE_FOLLOW_UP_DAYS, end)], axis=1)
         return simulate_toxicity(
@@ -241,19 +238,23 @@ class _ArmRun:
             window=window,
         )
 
+    def administrations(self) -> tuple[Any, ...]:
+        """The arm's administrations up to the end of the grid. Their days do not depend on the patient
+        (doses per kg or m2 change amounts only), so the first patient's serve the arm."""
+        from oncoimmune.treatments._doses import Regimen
+
+        return Regimen.parse(self.arm.regimen).administrations(self.covs[0], float(self.grid[-1]))
+
     def analysed(self, stop_days: np.ndarray, death_days: np.ndarray) -> np.ndarray:
         """Patients the arm's figures count (``spec.analysis``): all, or those given a first dose (of
         ``treated_with``) on or before their last dosing day and before death."""
         if self.spec.analysis.population == "randomised":
             return np.ones(self.idx.size, dtype=bool)
-        from oncoimmune.treatments._doses import Regimen
         from oncoimmune.treatments._prescription import resolve_drug
 
         want = self.spec.analysis.treated_with
         drug = None if want is None else resolve_drug(want).name
-        given = Regimen.parse(self.arm.regimen).administrations(self.covs[0], float(self.grid[-1]))
-        # administration days do not depend on the patient (doses per kg or m2 change amounts only)
-        first = min((a.time_days for a in given if drug in (None, a.drug)), default=np.inf)
+        first = min((a.time_days for a in self.administrations() if drug in (None, a.drug)), default=np.inf)
         return (first <= stop_days) & (first < death_days)
 
     def read(self) -> tuple[np.ndarray, Any, Any]:
