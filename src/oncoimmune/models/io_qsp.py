@@ -117,7 +117,26 @@ Each antibody slot (``PD1``, ``PDL1``, ``CTLA4``, ``mAb``) is a linear two-compa
 saturates FcRn); IVIG is one compartment; IL-2 two compartments in IU; interferon-α a depot and a
 central compartment in IU; two cytotoxic slots (``ch1``, ``ch2``) are two-compartment in mg;
 two targeted-therapy slots (``tk1``, ``tk2``) have an oral depot, a central and a peripheral
-compartment.
+compartment; two corticosteroid slots (``CS1``, ``CS2``: prednisone, dexamethasone) an oral depot
+and a central compartment.
+
+Corticosteroids
+---------------
+Glucocorticoids inhibit T-cell activation, IL-2 production and proliferation; regulatory T cells
+are relatively spared. With plasma concentrations :math:`c_1, c_2` of the two slots,
+
+.. math::
+
+    f_{CS} = \prod_{i=1,2} \Bigl(1 - I_{\max,i}\, \frac{c_i}{IC_{50,i} + c_i}\Bigr)
+
+multiplies effector priming and IL-2-driven effector proliferation (the simple Imax model of
+prednisolone's inhibition of whole-blood lymphocyte proliferation, Magee MH et al., Br J Clin
+Pharmacol 2002;53:474). Effector killing is not damped, nor is CAR-T expansion: the tisagenlecleucel
+cellular-kinetic analysis of Stein AM et al. (CPT:PSP 2019;8:285, Table 1) reports a corticosteroid
+co-medication factor of 1.0 (pharmacology.md §4.3), in ZUMA-1 neither glucocorticoids nor
+tocilizumab was associated with lower expansion or response (Neelapu SS et al., NEJM
+2017;377:2531, R), and the ASTCT grades of CRS and ICANS are read from that expansion. The trial layer gives these drugs as the management of immune-related adverse events
+(:mod:`oncoimmune.toxicity`), so that steroids feed back on efficacy.
 Doses enter as boluses or zero-order infusions into the first state of a slot; the drug library
 fills each slot's parameters from the drug's population-PK model and its ``qsp`` section
 (:mod:`oncoimmune.treatments`), so that the same model runs nivolumab or pembrolizumab,
@@ -215,6 +234,10 @@ def rhs(y, p, dy):
         X_IFN,  # noqa: RUF059
         Ce,
         D,
+        CS1_0,
+        CS1_1,
+        CS2_0,
+        CS2_1,
     ) = y
     (
         kg,
@@ -355,6 +378,18 @@ def rhs(y, p, dy):
         k_clear,
         f_e0,  # noqa: RUF059 (read by initial_state only)
         s_chemo_r,
+        ka_CS1,
+        F_CS1,
+        CL_CS1,
+        V1_CS1,
+        IC50_CS1,
+        Imax_CS1,
+        ka_CS2,
+        F_CS2,
+        CL_CS2,
+        V1_CS2,
+        IC50_CS2,
+        Imax_CS2,
     ) = p
 
     # -- exposures ------------------------------------------------------------------------
@@ -380,6 +415,9 @@ def rhs(y, p, dy):
     k1 = tk1_1 / V1_tk1
     k2 = tk2_1 / V1_tk2
     e_TKI = 1.0 - (1.0 - Imax_tk1 * k1 / (IC50_tk1 + k1)) * (1.0 - Imax_tk2 * k2 / (IC50_tk2 + k2))
+    s1 = CS1_1 / V1_CS1
+    s2 = CS2_1 / V1_CS2
+    f_cs = (1.0 - Imax_CS1 * s1 / (IC50_CS1 + s1)) * (1.0 - Imax_CS2 * s2 / (IC50_CS2 + s2))  # steroid damping
 
     # -- tumour ---------------------------------------------------------------------------
     C = Cs + Cr + Ce
@@ -408,8 +446,8 @@ def rhs(y, p, dy):
     il2_R = c_IL2 / (c_IL2 + EC50_IL2_R)
     il2_N = c_IL2 / (c_IL2 + EC50_IL2_NK)
     dy[4] = (
-        prime * f_ctla4
-        + k_pro * il2_E * TE
+        prime * f_ctla4 * f_cs
+        + k_pro * il2_E * f_cs * TE
         - d_E * (1.0 + eps_PD1 * H_PD1) * TE
         - k_TR * TE * R / (TE + R + 1.0)
         - chemo_L * TE
@@ -467,6 +505,12 @@ def rhs(y, p, dy):
     # -- immune-escape cancer cells and the non-viable mass of the lesions ----------------
     dy[37] = g * Ce * (1.0 - e_TKI) * ifn - (d_C + kill_x + apo) * Ce
     dy[38] = (kill_T + kill_x) * (Cs + Cr) - chemo_r * Cr + (kill_x + apo) * Ce + apo * Cs - k_clear * D
+
+    # -- corticosteroids (one-compartment oral PK per slot) ---------------------------------
+    dy[39] = -ka_CS1 * CS1_0
+    dy[40] = F_CS1 * ka_CS1 * CS1_0 - CL_CS1 * s1
+    dy[41] = -ka_CS2 * CS2_0
+    dy[42] = F_CS2 * ka_CS2 * CS2_0 - CL_CS2 * s2
 
 
 CELLS_PER_CM3 = 1e9
@@ -1109,6 +1153,32 @@ def _tki_slot(slot: str):
     )
 
 
+def _steroid_slot(slot: str):
+    return (
+        _par(f"ka_{slot}", 24.0, "1/day", _SLOT, f"corticosteroid slot {slot}: oral absorption rate"),
+        _par(f"F_{slot}", 1.0, "1", _SLOT, f"corticosteroid slot {slot}: bioavailability", _FRAC),
+        _par(f"CL_{slot}", 100.0, "L/day", _SLOT, f"corticosteroid slot {slot}: clearance"),
+        _par(f"V1_{slot}", 50.0, "L", _SLOT, f"corticosteroid slot {slot}: volume of distribution", (1e-3, 1e5)),
+        _par(
+            f"IC50_{slot}",
+            1.0,
+            "mg/L",
+            _SLOT,
+            f"corticosteroid slot {slot}: plasma concentration of half-maximal inhibition of T-cell priming and "
+            "proliferation",
+            (1e-12, 1e9),
+        ),
+        _par(
+            f"Imax_{slot}",
+            0.0,
+            "1",
+            _SLOT,
+            f"corticosteroid slot {slot}: maximal inhibition of T-cell priming and proliferation",
+            _FRAC,
+        ),
+    )
+
+
 PARAMETERS = (
     *PARAMETERS,
     *_chemo_slot("ch1"),
@@ -1204,6 +1274,8 @@ PARAMETERS = (
         "cytotoxic kill of the resistant subclone Cr relative to sensitive cells",
         (0.0, 1.0),
     ),
+    *_steroid_slot("CS1"),
+    *_steroid_slot("CS2"),
 )
 
 STATES = (
@@ -1246,6 +1318,10 @@ STATES = (
     State("X_IFN", "day", "cumulative IFN-alpha drive, integral of c/(c + EC50_IFN) dt (driver-days)", log=False),
     State("Ce", "cells", "cancer cells escaping T-cell recognition (killed by NK cells, CAR-T and drugs only)"),
     State("D", "cells", "non-viable (killed) cancer cells still in the lesions, cleared at k_clear"),
+    State("CS1_0", "mg", "corticosteroid slot 1, oral depot", log=False),
+    State("CS1_1", "mg", "corticosteroid slot 1, central", log=False),
+    State("CS2_0", "mg", "corticosteroid slot 2, oral depot", log=False),
+    State("CS2_1", "mg", "corticosteroid slot 2, central", log=False),
 )
 
 _PNAMES = tuple(p.name for p in PARAMETERS)
@@ -1403,7 +1479,8 @@ def outputs(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
         in the tumour ``occupancy_PD1``, ``occupancy_PDL1``, ``occupancy_CTLA4``, ``occupancy_mAb``
         (0–1); ``pd1_suppression`` (:math:`H_{PD1}`); plasma concentrations ``conc_*`` (antibodies
         and small molecules mg/L, ``conc_IL2_nM``, ``conc_IFN_IU_per_mL``); ``cytotoxic_kill_lymphocytes``
-        (1/day); ``targeted_effect`` (0–1); ``car_t_total`` (cells) and ``car_t_per_uL`` (blood
+        (1/day); ``targeted_effect`` (0–1); ``steroid_damping`` (:math:`f_{CS}`, 1 without
+        corticosteroids); ``car_t_total`` (cells) and ``car_t_per_uL`` (blood
         equivalent); the exact cumulative drives ``cumulative_cytotoxic``, ``cumulative_IL-2`` and
         ``cumulative_IFN-alpha`` (driver-days, from accumulator states, so that drugs cleared within
         hours are not missed by a coarse output grid); and ``immune_activation``, a
@@ -1451,6 +1528,12 @@ def outputs(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     out["cumulative_cytotoxic"] = S["X_chemo"]
     out["cumulative_IL-2"] = S["X_IL2"]
     out["cumulative_IFN-alpha"] = S["X_IFN"]
+    keep = 1.0
+    for slot in ("CS1", "CS2"):
+        c = S[f"{slot}_1"] / P[f"V1_{slot}"]
+        out[f"conc_{slot}"] = c
+        keep = keep * (1.0 - P[f"Imax_{slot}"] * c / (P[f"IC50_{slot}"] + c))
+    out["steroid_damping"] = np.asarray(keep) * np.ones_like(C)
     out["car_t_total"] = S["CAR_E"] + S["CAR_M"] + S["CAR_X"]
     out["car_t_per_uL"] = out["car_t_total"] / P["kappa_CAR"]
     il2_e = c_il2 / (c_il2 + P["EC50_IL2_E"])
@@ -1523,6 +1606,18 @@ DOSE_SLOTS = (
             f"targeted-therapy slot {k[-1]} (oral kinase inhibitors)",
         )
         for k in ("tk1", "tk2")
+    ),
+    *(
+        DoseSlot(
+            k,
+            "corticosteroid",
+            {"oral": f"{k}_0", "iv": f"{k}_1"},
+            "mg",
+            {"ka": f"ka_{k}", "F": f"F_{k}", "CL": f"CL_{k}", "V1": f"V1_{k}"},
+            f"_{k}",
+            f"corticosteroid slot {k[-1]} (prednisone, dexamethasone: damping of T-cell priming and proliferation)",
+        )
+        for k in ("CS1", "CS2")
     ),
 )
 """Where the drug library's drugs enter the model (see :class:`~oncoimmune.models.DoseSlot`)."""

@@ -333,6 +333,38 @@ MODEL = Model(
             V1=46.5,
             Q2=0.0,
         ),
+        # -- corticosteroids (one-compartment oral; per-kg values of the sources x 70 kg) -----------
+        "prednisolone": _v(
+            "Prednisolone formed from oral prednisone, one-compartment model for a 70 kg adult: systemic "
+            "clearance 0.104 L/h/kg (7.28 L/h) and volume 0.588 L/kg (41.16 L) of IV prednisolone 16-64 mg in "
+            "volunteers (t1/2 3.9 h from these means; reported mean t1/2 4.1 h; linear over the dose range); "
+            "F = 0.8, the systemic availability of prednisolone from prednisone tablets (prednisolone itself is "
+            "completely available orally, F 1.06); ka 1.676 /h chosen so that Tmax = ln(ka/ke)/(ka - ke) = 1.5 h "
+            "(peak 1-2 h after an oral dose)",
+            "Br J Clin Pharmacol 1980;10(5):503-8 (abstract: CL 0.104 L/h/kg, V 0.588 L/kg, t1/2 4.11 h, oral F "
+            "1.063), V; F 0.8: Biopharm Drug Dispos 1980;1(5):247-58 (prednisolone from prednisone tablets "
+            "0.77 and 0.80 vs IV prednisolone), V; ka computed from Tmax 1.5 h (MIMS: peak 1-2 h; prednisone "
+            "tablet Tmax 1.23 h, J Allergy Clin Immunol 1982;70:243), C",
+            ka=1.676 * 24.0,
+            F=0.8,
+            CL=0.104 * 70.0 * 24.0,
+            V1=0.588 * 70.0,
+            Q2=0.0,
+        ),
+        "dexamethasone": _v(
+            "Dexamethasone, one-compartment model for a 70 kg adult: plasma clearance 245 mL/min (14.7 L/h; "
+            "IV dexamethasone phosphate 8 mg in 12 healthy adults), volume 0.76 L/kg (53.2 L), so t1/2 2.5 h "
+            "(label 2.4-3.5 h); oral F 0.83 (tablet vs IV); ka 0.9792 /h chosen so that "
+            "Tmax = ln(ka/ke)/(ka - ke) = 1.8 h (label 1.6-2 h after 0.5-1.5 mg)",
+            "Tsuei SE et al., J Pharmacokinet Biopharm 1979;7:249 (abstract: CL 247.5 and 242.9 mL/min in men "
+            "and women), V; Millicorten Swiss Fachinformation (CL 245 mL/min, V 0.76 L/kg, F 83 %, Tmax "
+            "1.6-2 h, t1/2 2.4-3.5 h), V; ka computed from Tmax 1.8 h, C",
+            ka=0.9792 * 24.0,
+            F=0.83,
+            CL=0.245 * 60.0 * 24.0,
+            V1=0.76 * 70.0,
+            Q2=0.0,
+        ),
     },
     t_end=28.0,
     notes=(
@@ -340,6 +372,8 @@ MODEL = Model(
         "dose. Oral apparent-parameter models use F = 1. Lag times are applied by the drug layer. Covariate "
         "effects are applied by the drug layer. Metabolites (hydroxy-dabrafenib, SU12662) are not modelled. The "
         "vemurafenib ka is computed from the label Tmax (flag U); the dacarbazine model is a one-compartment "
-        "approximation of a reportedly biphasic disposition."
+        "approximation of a reportedly biphasic disposition. The corticosteroid variants (prednisolone after "
+        "oral prednisone, dexamethasone) are one-compartment models from per-kg values at 70 kg, with ka computed "
+        "from the reported Tmax."
     ),
 )

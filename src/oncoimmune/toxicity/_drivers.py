@@ -149,8 +149,8 @@ def drug_classes_of(regimen) -> tuple[str, ...]:
 
     Checkpoint antibodies map by target (anti-PD-1, anti-PD-L1, anti-CTLA-4); aldesleukin to IL-2 and
     interferon alfa to IFN-alpha; chemotherapy and lymphodepletion to cytotoxic; kinase inhibitors to
-    targeted; CAR-T products to CAR-T. Tumour-targeting antibodies, immunoglobulin and vaccines have
-    no side-effect model yet and map to nothing.
+    targeted; CAR-T products to CAR-T. Tumour-targeting antibodies, immunoglobulin, vaccines and
+    corticosteroids have no side-effect model yet and map to nothing.
     """
     from oncoimmune.treatments import Regimen, get_drug
     from oncoimmune.treatments._prescription import DrugDose

@@ -85,6 +85,7 @@ DrugClass = Literal[
     "lymphodepletion",
     "chemotherapy",
     "targeted_therapy",
+    "corticosteroid",
 ]
 
 CONTINUOUS_COVARIATES: dict[str, str] = {
