@@ -30,7 +30,8 @@ per-patient prescriptions. :func:`plan_patient` turns it, for one patient's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,6 +187,9 @@ def plan_patient(
     *,
     params: Mapping[str, float] | None = None,
     bsa_formula: str = "mosteller",
+    withhold: Sequence[tuple[float, float, Collection[str] | None]] = (),
+    extra: Regimen | None = None,
+    extra_until: float | None = None,
 ) -> PatientPlan:
     """Route a regimen into ``model`` for one patient (steps in the module docstring).
 
@@ -205,6 +209,15 @@ def plan_patient(
         initial state reflects them, e.g. an NK-depleted patient).
     bsa_formula:
         Body-surface-area formula for doses per m².
+    withhold:
+        Windows ``(start, stop, drugs)`` in days in which administrations are not given: those that
+        start in ``[start, stop)`` of the named drugs (library names; ``None``: every drug) are
+        skipped, not delayed, as a dose held for an adverse event is (a permanent discontinuation
+        is a window with ``stop = inf``).
+    extra:
+        Drug doses given on top of ``regimen`` and planned up to ``extra_until`` (default ``t_end``),
+        untouched by ``t_end`` and ``withhold``: the corticosteroid course that treats an adverse event
+        goes on after the drug that caused it stopped.
     """
     model = get_model(model)
     if isinstance(regimen, str):
@@ -229,7 +242,10 @@ def plan_patient(
         assumed.extend(a if covariates is not None else ())
     taken: dict[str, str] = {}
     slot_of: dict[str, DoseSlot] = {}
-    for d in regimen.doses:
+    if extra is not None and not isinstance(extra, Regimen):
+        raise ValidationError("extra", "be a Regimen or None", extra, where)
+    extra_doses = () if extra is None else extra.doses
+    for d in regimen.doses + extra_doses:
         if isinstance(d, DrugDose) and d.drug not in slot_of:
             drug = get_drug(d.drug)
             slot = _slot_for(model, drug, taken, where)
@@ -240,6 +256,18 @@ def plan_patient(
             params.update(_pd_values(model, drug, slot, drug_overrides))
             assumed.extend(a)
     adms = regimen.administrations(covariates, t_end, bsa_formula=bsa_formula) if slot_of else ()
+    if withhold:
+        windows = _windows(withhold, where)
+        adms = tuple(
+            a
+            for a in adms
+            if not any(lo <= a.time_days < hi and (ds is None or a.drug in ds) for lo, hi, ds in windows)
+        )
+    if extra_doses and slot_of:
+        more = Regimen(extra_doses).administrations(
+            covariates, t_end if extra_until is None else extra_until, bsa_formula=bsa_formula
+        )
+        adms = tuple(sorted((*adms, *more), key=lambda a: a.time_days))
     boluses: dict[tuple[str, float], list[float]] = {}
     infusions: dict[tuple[str, float], list[tuple[float, float]]] = {}
     for adm in adms:
@@ -266,7 +294,7 @@ def plan_patient(
         else:
             boluses.setdefault((state, amount), []).append(adm.time_days)
     params.update(overrides)
-    inputs = [d for d in regimen.doses if not isinstance(d, DrugDose)]
+    inputs = [d for d in regimen.doses + extra_doses if not isinstance(d, DrugDose)]
     inputs += [Bolus(s, a, tuple(ts)) for (s, a), ts in boluses.items()]
     inputs += [Infusion(s, r, tuple(ivs)) for (s, r), ivs in infusions.items()]
     model.parameter_values(None, **params)  # bounds check, naming the parameter
@@ -278,6 +306,24 @@ def plan_patient(
         tuple(adms),
         tuple(dict.fromkeys(assumed)),
     )
+
+
+def _windows(withhold, where: str) -> list[tuple[float, float, frozenset[str] | None]]:
+    """Validated withholding windows: ``start`` finite and >= 0, ``stop`` >= ``start`` (may be inf),
+    drugs named as in the library."""
+    from oncoimmune.treatments._prescription import resolve_drug
+
+    out = []
+    for w in withhold:
+        if not isinstance(w, Sequence) or len(w) != 3:
+            raise ValidationError("withhold", "hold (start, stop, drugs) windows", w, where)
+        lo, hi, drugs = w
+        lo, hi = float(lo), float(hi)
+        if not (math.isfinite(lo) and lo >= 0) or math.isnan(hi) or hi < lo:
+            raise ValidationError("withhold", "have 0 <= start <= stop days (stop may be inf)", w, where)
+        names = None if drugs is None else frozenset(resolve_drug(d, where, "withhold").name for d in drugs)
+        out.append((lo, hi, names))
+    return out
 
 
 @dataclass(frozen=True)
@@ -349,6 +395,15 @@ def _dose_scaled_atol(model: Model, regimen: Regimen, horizon: float) -> tuple[d
     return atol, len(ref.administrations)
 
 
+def _per_patient(values, n: int, name: str, default: Any) -> list[Any]:
+    if values is None:
+        return [default] * n
+    values = list(values)
+    if len(values) != n:
+        raise ValidationError(name, f"give one entry per patient ({n})", f"{len(values)} entries", "simulate_treatment")
+    return values
+
+
 def _prefix(slot: DoseSlot) -> str:
     """States of a slot share the prefix of its dose state up to the last underscore (Ab_PD1_1, Ab_PD1_2)."""
     state = next(iter(slot.routes.values()))
@@ -365,6 +420,8 @@ def simulate_treatment(
     params: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
     bsa_formula: str = "mosteller",
     dose_until: float | Sequence[float] | None = None,
+    withhold: Sequence[Sequence[tuple[float, float, Collection[str] | None]]] | None = None,
+    extra_doses: Sequence[Regimen | None] | None = None,
     **kwargs: Any,
 ) -> TreatmentResult:
     """Simulate a regimen on one or more patients described by covariates.
@@ -388,6 +445,14 @@ def simulate_treatment(
     dose_until:
         Last day on which doses are given, one value or one per patient (treatment stopped at
         progression or for toxicity); ``None``: the whole regimen up to the horizon.
+    withhold:
+        One sequence of ``(start, stop, drugs)`` windows per patient: administrations of those
+        drugs (``None``: all) starting in ``[start, stop)`` are skipped (doses held for an adverse
+        event; see :func:`plan_patient`).
+    extra_doses:
+        One :class:`~oncoimmune.treatments.Regimen` (or ``None``) per patient, given on top of
+        ``regimen``: per-patient additions such as the corticosteroid course that manages an
+        adverse event (not cut by ``dose_until`` nor ``withhold``).
     **kwargs:
         Passed to :func:`~oncoimmune.simulate` (``rtol``, ``workers``, ``throw``...).
     """
@@ -426,9 +491,16 @@ def simulate_treatment(
                 f"{len(per_patient)} mappings",
                 "simulate_treatment",
             )
+    holds = _per_patient(withhold, len(cohort), "withhold", ())
+    extras = _per_patient(extra_doses, len(cohort), "extra_doses", None)
+    for x in extras:
+        if x is not None and not isinstance(x, Regimen):
+            raise ValidationError("extra_doses", "hold one Regimen or None per patient", x, "simulate_treatment")
     plans = tuple(
-        plan_patient(model, regimen, c, stop, params=q, bsa_formula=bsa_formula)
-        for c, stop, q in zip(cohort, stops, per_patient, strict=True)
+        plan_patient(
+            model, regimen, c, stop, params=q, bsa_formula=bsa_formula, withhold=h, extra=x, extra_until=horizon
+        )
+        for c, stop, q, h, x in zip(cohort, stops, per_patient, holds, extras, strict=True)
     )
     base = model.parameter_values(None)
     table: dict[str, list[float]] = {}
@@ -443,7 +515,14 @@ def simulate_treatment(
         table["patient_id"] = list(range(len(plans)))
     kwargs = dict(kwargs)
     if "atol" not in kwargs or "max_steps" not in kwargs:
-        atol, n_events = _dose_scaled_atol(model, regimen, horizon)
+        # the arm's regimen plus the first patient-specific addition of each drug (amounts set the
+        # tolerance of the states they enter, their number the step budget)
+        added: dict[str, Any] = {}
+        for x in extras:
+            for d in () if x is None else x.doses:
+                added.setdefault(getattr(d, "drug", repr(d)), d)
+        reference = Regimen(regimen.doses + tuple(added.values()), name=regimen.name)
+        atol, n_events = _dose_scaled_atol(model, reference, horizon)
         kwargs.setdefault("atol", atol)
         kwargs.setdefault("max_steps", max(100_000, STEPS_PER_ADMINISTRATION * n_events))
     res = simulate(
