@@ -23,7 +23,7 @@ import math
 
 from oncoimmune.toxicity._parameters import MANAGEMENT, STEROIDS
 
-__all__ = ["CHECKPOINT", "manage"]
+__all__ = ["CHECKPOINT", "STEROID_DOSING", "feedback", "manage", "steroid_course"]
 
 CHECKPOINT = frozenset({"anti-PD-1", "anti-PD-L1", "anti-CTLA-4"})
 
@@ -114,3 +114,108 @@ def _act(kind, start, stop, scope, level, term, grade) -> dict:
         "term": term,
         "grade": int(grade),
     }
+
+
+# -- feeding the actions back into the exposure model -----------------------------------------
+
+STEROID_DOSING: dict[str, tuple[str, float, str, float, str, str]] = {
+    "low": (
+        "prednisone",
+        0.75,
+        "mg/kg",
+        1.0,
+        "oral",
+        "prednisone 0.5-1 mg/kg/d (ASCO grade 2, clinical.md §4.3, V): the middle of the range, daily by mouth",
+    ),
+    "high": (
+        "prednisone",
+        1.5,
+        "mg/kg",
+        1.0,
+        "oral",
+        "prednisone 1-2 mg/kg/d or IV methylprednisolone (ASCO grade 3, clinical.md §4.3, V): the middle of the "
+        "range as oral prednisone (methylprednisolone 1 mg = prednisone 1.25 mg, the usual equivalence, R)",
+    ),
+    "dexamethasone": (
+        "dexamethasone",
+        10.0,
+        "mg",
+        0.25,
+        "iv",
+        "dexamethasone 10 mg IV q6h for CRS grade >= 3 and ICANS (YESCARTA label, clinical.md §4.3, R)",
+    ),
+}
+"""Corticosteroid course of each management level: (drug, dose, unit, interval in days, route, source)."""
+
+TAPER_STEP_DAYS = 7.0
+"""A course of ``d`` days (:data:`~oncoimmune.toxicity._parameters.STEROIDS`) is given as a linear taper
+in weekly steps: week *k* of *n* at ``(n - k)/n`` of the starting dose (ASCO: taper over at least 4-6
+weeks, clinical.md §4.3; the weekly linear shape is U); a course of a week or less is not tapered."""
+
+
+def steroid_course(start: float, stop: float, level: str) -> tuple:
+    """The drug doses of one corticosteroid course, as :class:`~oncoimmune.treatments.DrugDose` values."""
+    from oncoimmune.treatments._prescription import DrugDose
+
+    drug, dose, unit, every, route, _ = STEROID_DOSING[level]
+    days = max(stop - start, every)
+    steps = max(1, math.ceil(days / TAPER_STEP_DAYS - 1e-9))
+    out = []
+    for k in range(steps):
+        lo = start + k * TAPER_STEP_DAYS
+        hi = min(stop, lo + TAPER_STEP_DAYS) if steps > 1 else start + days
+        count = max(1, math.ceil((hi - lo) / every - 1e-9))
+        out.append(
+            DrugDose(drug, dose * (steps - k) / steps, unit, start=lo, interval_days=every, count=count, route=route)
+        )
+    return tuple(out)
+
+
+def feedback(
+    actions: list[dict],
+    drug_class: dict[str, str | None],
+    *,
+    steroids: bool = True,
+    never_held: frozenset[str] = frozenset(),
+):
+    """What one patient's management actions change in their treatment.
+
+    Parameters
+    ----------
+    actions:
+        The patient's records from :func:`manage` (``ToxicityResult.actions`` rows).
+    drug_class:
+        Each drug of the arm's regimen to its side-effect class (``None``: no class).
+    steroids:
+        Give the corticosteroid courses (``False`` where the exposure model has no corticosteroid slot).
+    never_held:
+        Drugs whose doses the rules do not hold or partly stop (the trial runner's choice: the
+        lymphodepleting course before a CAR-T infusion, given in full; the cell product, a single
+        infusion; high-dose IL-2, held dose by dose in the clinic, which episodes lasting until
+        resolution do not describe). A discontinuation of everything is the caller's stop day.
+
+    Returns
+    -------
+    withhold, steroid_doses
+        ``withhold``: ``(start, stop, drugs)`` windows in which the drugs are not given: holds (until
+        resolution to grade <= 1 and the end of the steroid taper; open: to the end) and permanent
+        discontinuations of part of the regimen (stop = inf). A permanent discontinuation of
+        everything is left to the caller's stop day. ``steroid_doses``: the DrugDose values of the
+        corticosteroid courses, in onset order.
+    """
+    systemic = {d for d, c in drug_class.items() if c != "CAR-T" and d not in never_held}
+    withhold: list[tuple[float, float, frozenset[str]]] = []
+    doses: list = []
+    for a in sorted(actions, key=lambda a: (a["start"], a["kind"])):
+        kind, scope = a["kind"], a["scope"]
+        if kind in ("hold", "discontinue"):
+            if kind == "discontinue" and scope == "all":
+                continue
+            classes = set(scope.split(","))
+            drugs = frozenset(systemic if scope == "all" else {d for d in systemic if drug_class[d] in classes})
+            stop = math.inf if kind == "discontinue" or math.isnan(a["stop"]) else a["stop"]
+            if drugs:
+                withhold.append((a["start"], stop, drugs))
+        elif kind == "steroid" and steroids:
+            doses.extend(steroid_course(a["start"], a["stop"], a["level"]))
+    return tuple(withhold), tuple(doses)

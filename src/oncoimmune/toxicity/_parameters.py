@@ -393,7 +393,7 @@ STEROIDS = {
         (7.0, 0.4),
         "(day, 1)",
         "course: dexamethasone 10 mg q6h for CRS grade >= 3 / ICANS (YESCARTA label, clinical.md §4.3, R), about "
-        "a week with taper (U); damping: U",
+        "a week (U; given without taper, oncoimmune.toxicity._management.STEROID_DOSING); damping: U",
         "U",
     ),
 }

@@ -10,9 +10,11 @@
 3. **Treat.** Each arm's regimen is routed into the model for each patient
    (:func:`oncoimmune.simulate_treatment`) and integrated in chunks (bounded memory), with
    outputs every ``spec.output_every_days`` and at every scan day up to the longest follow-up.
-   Dosing stops at progression (a second pass re-simulates the progressing patients with their
-   doses cut at the progression day) and after ``treatment.max_months``; toxicity-driven holds
-   come with the side-effect layer.
+   Dosing stops at progression and after ``treatment.max_months``; the side-effect layer's
+   management (:mod:`oncoimmune.toxicity`) stops it at a permanent discontinuation, skips the
+   doses held for an adverse event and gives the corticosteroid courses that treat it. Later
+   passes re-simulate the patients whose treatment changed until it is consistent with their
+   own progression and adverse events (:data:`MAX_MANAGEMENT_PASSES`).
 4. **Read.** Scans (RECIST 1.1 or iRECIST, :func:`~oncoimmune.trial.assess_response`), deaths from
    tumour burden and background mortality (:func:`~oncoimmune.trial.draw_death_times`),
    follow-up with uniform accrual, PFS and OS (:func:`~oncoimmune.trial.survival_endpoints`), and
@@ -26,6 +28,7 @@ software: a virtual trial is not evidence about real patients.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -33,6 +36,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,11 @@ AE_FOLLOW_UP_DAYS = 100.0
 """Adverse events are collected up to this many days after the last dose (CheckMate and KEYNOTE
 protocols report AEs to 100 days after the last dose for serious events and 30 days for others, R;
 oncoimmune.toxicity's background symptoms accrue only inside this window)."""
+
+MAX_MANAGEMENT_PASSES = 8
+"""Most simulations of one patient: a first pass, then re-simulations while the treatment changes
+(stop at progression, permanent discontinuation, held doses, corticosteroid courses). Patients still
+changing after it are counted in the summary's provenance (``management.unsettled``)."""
 
 CHUNK_PATIENTS = 1000
 """Patients integrated per engine call (memory stays bounded whatever the trial size)."""
@@ -154,7 +163,7 @@ def _clean(obj: Any) -> Any:
 
 @dataclass
 class _ArmRun:
-    """One arm's simulation state: outputs of every patient, re-simulated in place for a second pass."""
+    """One arm's simulation state: outputs of every patient, re-simulated in place in later passes."""
 
     spec: TrialSpec
     model: Any
@@ -171,6 +180,8 @@ class _ArmRun:
     workers: int | None
     progress: Callable[[str, int, int], None] | None
     params: list[dict[str, float]] | None = None
+    withhold: list[tuple] = field(default_factory=list)
+    extra: list[Any] = field(default_factory=list)
     outs: dict[str, np.ndarray] = field(default_factory=dict)
     status: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     done: int = 0
@@ -183,9 +194,12 @@ class _ArmRun:
 
         keys = self.keys
         if not self.outs:
-            self.outs = {key: np.full((self.idx.size, self.grid.size), np.nan) for key in keys}
+            self.outs = {key: np.full((self.idx.size, self.sim_grid.size), np.nan) for key in keys}
             self.status = np.zeros(self.idx.size, dtype=np.int8)
         regimen = Regimen(()) if self.arm.untreated else Regimen.parse(self.arm.regimen)
+        if not self.withhold:
+            self.withhold = [()] * self.idx.size
+            self.extra = [None] * self.idx.size
         self.total += rows.size
         for lo in range(0, rows.size, CHUNK_PATIENTS):
             chunk = rows[lo : lo + CHUNK_PATIENTS]
@@ -193,10 +207,13 @@ class _ArmRun:
                 self.model,
                 regimen,
                 [self.covs[i] for i in chunk],
-                self.grid,
+                self.sim_grid,
                 workers=self.workers,
                 dose_until=stop_days[chunk],
                 params=None if self.params is None else [self.params[i] for i in chunk],
+                withhold=[self.withhold[i] for i in chunk],
+                extra_doses=[self.extra[i] for i in chunk],
+                **self.solver_options,
             )
             out = res.outputs()
             for key in keys:
@@ -230,13 +247,59 @@ class _ArmRun:
         window = np.stack([np.zeros(self.idx.size), np.minimum(last + AE_FOLLOW_UP_DAYS, end)], axis=1)
         return simulate_toxicity(
             outs,
-            self.grid,
+            self.sim_grid,
             seed=self.spec.seed,
             drug_classes=list(regimen_classes),
             management=self.spec.toxicity.management,
             patient_ids=self.idx,
             window=window,
         )
+
+    @cached_property
+    def sim_grid(self) -> np.ndarray:
+        """The output grid of the simulation: the trial grid plus a point :data:`PRE_DOSE_DAYS` before
+        each planned administration of the drugs the management can hold.
+
+        The side-effect layer interpolates exposures between output points; with a point just before
+        each dose that may be held, the exposures before a held or stopped dose do not depend on
+        whether it is given, so the onset of an adverse event (and the management it starts) depends
+        on the past only, which the later passes rely on. Drugs given on more than half of the days
+        (daily or twice-daily tablets) are left out to keep the grid small: their exposure is near
+        steady state and changes smoothly when a hold starts, and any patient whose management does
+        not settle is counted in the provenance.
+        """
+        if self.arm.untreated or self.idx.size == 0:
+            return self.grid
+        adms = self.administrations()
+        never = _never_held(self.arm.regimen)
+        span = max(float(self.grid[-1] - self.grid[0]), 1.0)
+        days: list[float] = []
+        for drug in {a.drug for a in adms} - never:
+            mine = sorted({a.time_days for a in adms if a.drug == drug})
+            if len(mine) <= 0.5 * span:
+                days.extend(mine)
+        pre = np.array(days, dtype=float) - PRE_DOSE_DAYS
+        return np.union1d(self.grid, pre[(pre > self.grid[0]) & (pre < self.grid[-1])])
+
+    @cached_property
+    def solver_options(self) -> dict[str, Any]:
+        """Absolute tolerances and step budget of the arm, the same for every patient and pass (so a
+        patient's result does not depend on which patients are simulated with it): the arm's regimen
+        and, in a model with corticosteroid slots, the largest course of each corticosteroid."""
+        from oncoimmune.toxicity._management import steroid_course
+        from oncoimmune.treatments._doses import Regimen
+        from oncoimmune.treatments._plan import STEPS_PER_ADMINISTRATION, _dose_scaled_atol
+
+        doses = () if self.arm.untreated else Regimen.parse(self.arm.regimen).doses
+        if any(slot.group == "corticosteroid" for slot in self.model.dose_slots):
+            doses += steroid_course(0.0, 42.0, "high") + steroid_course(0.0, 7.0, "dexamethasone")
+        atol, n_events = _dose_scaled_atol(self.model, Regimen(doses), float(self.grid[-1]))
+        return {"atol": atol, "max_steps": max(100_000, STEPS_PER_ADMINISTRATION * n_events)}
+
+    @cached_property
+    def base_pos(self) -> np.ndarray:
+        """Positions of the trial grid in :attr:`sim_grid`."""
+        return np.searchsorted(self.sim_grid, self.grid)
 
     def administrations(self) -> tuple[Any, ...]:
         """The arm's administrations up to the end of the grid. Their days do not depend on the patient
@@ -264,8 +327,9 @@ class _ArmRun:
         from oncoimmune.trial._survival import draw_death_times
 
         bad = self.status != int(Status.OK)
-        cells = np.where(bad[:, None], np.nan, self.outs["tumour_cells"])  # failed: censored, not evaluable
-        sld = np.where(bad[:, None], np.nan, self.outs["sld_mm"])
+        at = self.base_pos
+        cells = np.where(bad[:, None], np.nan, self.outs["tumour_cells"][:, at])  # failed: censored, not evaluable
+        sld = np.where(bad[:, None], np.nan, self.outs["sld_mm"][:, at])
         seed = self.spec.seed
         deaths = draw_death_times(
             self.grid,
@@ -286,6 +350,90 @@ class _ArmRun:
             off_study_day=np.minimum(deaths.day, self.follow),
         )
         return bad, deaths, resp
+
+
+def _drug_classes(regimen: str) -> dict[str, str | None]:
+    """Each drug of a regimen to its side-effect class (``None`` for a drug without one)."""
+    from oncoimmune.toxicity import drug_classes_of
+    from oncoimmune.treatments._doses import Regimen
+    from oncoimmune.treatments._prescription import DrugDose
+
+    out: dict[str, str | None] = {}
+    for d in Regimen.parse(regimen).doses:
+        if isinstance(d, DrugDose) and d.drug not in out:
+            classes = drug_classes_of(Regimen((d,)))
+            out[d.drug] = classes[0] if classes else None
+    return out
+
+
+PRE_DOSE_DAYS = 1e-6
+"""How long before a dose that may be held the simulation reports the state (see ``_ArmRun.sim_grid``)."""
+
+SAME_DAY_TOLERANCE = 1e-6
+"""Days within which two stop, hold or steroid times are the same treatment. Adding a dose at an
+onset day changes the solver's steps before it by round-off, which moves the onset in its last bits;
+without a tolerance the iteration could chase that noise."""
+
+
+def _close(a: float, b: float) -> bool:
+    return a == b or abs(a - b) <= SAME_DAY_TOLERANCE
+
+
+def _same_treatment(a: tuple, b: tuple) -> bool:
+    """Whether two (stop day, withhold windows, extra doses) describe the same treatment."""
+    (stop_a, w_a, x_a), (stop_b, w_b, x_b) = a, b
+    if not _close(stop_a, stop_b) or len(w_a) != len(w_b) or (x_a is None) != (x_b is None):
+        return False
+    for (lo_a, hi_a, d_a), (lo_b, hi_b, d_b) in zip(w_a, w_b, strict=True):
+        if d_a != d_b or not _close(lo_a, lo_b) or not _close(hi_a, hi_b):
+            return False
+    if x_a is None:
+        return True
+    if len(x_a.doses) != len(x_b.doses):
+        return False
+    return all(
+        _close(p.start, q.start) and dataclasses.replace(p, start=q.start) == q
+        for p, q in zip(x_a.doses, x_b.doses, strict=True)
+    )
+
+
+def _never_held(regimen: str) -> frozenset[str]:
+    """Drugs of a regimen whose doses the management does not hold (a permanent discontinuation still
+    stops them): CAR-T products and their lymphodepletion, and high-dose IL-2.
+
+    IL-2 is held dose by dose in the clinic: a dose is skipped for a toxicity that resolves within
+    hours of stopping the drug, and patients receive about 20-24 of the 28 doses of a course
+    (aldesleukin.yaml, R). The side-effect layer's hold lasts until the episode resolves, with
+    durations of weeks fitted to checkpoint-inhibitor irAEs, which would cancel the rest of a course;
+    the per-dose holds are not modelled, and the Atkins 1999 spec gives every dose.
+    """
+    from oncoimmune.treatments import get_drug
+
+    classes = _drug_classes(regimen)
+    return frozenset(
+        d for d, c in classes.items() if get_drug(d).drug_class in ("car_t", "lymphodepletion") or c == "IL-2"
+    )
+
+
+def _managed_treatment(
+    tox: Any, drug_class: dict[str, str | None], steroids: bool, never_held: frozenset[str]
+) -> tuple[list, list]:
+    """Per patient, the withheld-dose windows and the corticosteroid doses of its management actions
+    (:func:`oncoimmune.toxicity._management.feedback`); ``None`` where no steroid is given."""
+    from oncoimmune.toxicity._management import feedback
+    from oncoimmune.treatments._doses import Regimen
+
+    actions = tox.actions
+    by_patient: dict[int, list[dict]] = {}
+    for rec in actions.to_dict("records"):
+        by_patient.setdefault(int(rec["patient"]), []).append(rec)
+    withhold: list[tuple] = []
+    extra: list[Any] = []
+    for i in range(tox.n_patients):
+        w, doses = feedback(by_patient.get(i, []), drug_class, steroids=steroids, never_held=never_held)
+        withhold.append(w)
+        extra.append(Regimen(doses) if doses else None)
+    return withhold, extra
 
 
 def _toxicity_columns(tox: Any) -> pd.DataFrame:
@@ -365,6 +513,8 @@ def run_trial(
     )
     death_model = DeathModel.from_mapping(death_options) if death_options else DeathModel()
 
+    steroid_slot = any(slot.group == "corticosteroid" for slot in model.dose_slots)
+    unsettled: dict[str, int] = {}
     rows: list[pd.DataFrame] = []
     pfs: dict[str, SurvivalData] = {}
     os_: dict[str, SurvivalData] = {}
@@ -398,23 +548,42 @@ def run_trial(
         failed, deaths, resp = run.read()
         classes = () if arm.untreated else drug_classes_of(arm.regimen)
         tox = run.toxicity(classes, stop) if spec.toxicity.enabled else None
+        passes = np.ones(idx.size, dtype=np.int8)
         if not arm.untreated:
-            # Second pass: dosing stops at progression (when the spec says so) and at a permanent
-            # discontinuation for toxicity. The trajectory up to that day is unchanged, so the
-            # response reading and the earlier adverse events are too; what follows reflects the
-            # stopped drug.
-            new_stop = stop.copy()
-            if spec.treatment.stop_at_progression:
-                new_stop = np.minimum(
-                    new_stop, np.where(np.isfinite(resp.progression_day), resp.progression_day, np.inf)
-                )
-            if tox is not None:
-                disc = tox.discontinuation_day()
-                new_stop = np.minimum(new_stop, np.where(np.isfinite(disc), disc, np.inf))
-            again = np.flatnonzero((new_stop < stop) & ~failed)
-            if again.size:
-                stop = new_stop
+            # Later passes: dosing stops at progression (when the spec says so) and at a permanent
+            # discontinuation for toxicity; doses held for an adverse event are skipped and the
+            # corticosteroid courses that manage it are given (spec.toxicity.feedback). Progression
+            # and adverse events are causal (the events before a day depend only on the trajectory
+            # before it, with thresholds fixed by the seed), so re-simulating the patients whose
+            # treatment changed moves the first disagreement later at each pass: the iteration
+            # reaches a treatment consistent with its own outcomes.
+            drug_class, never_held = _drug_classes(arm.regimen), _never_held(arm.regimen)
+            for attempt in range(MAX_MANAGEMENT_PASSES):
+                new_stop = np.full(idx.size, min(max_days, horizon))
+                if spec.treatment.stop_at_progression:
+                    new_stop = np.minimum(
+                        new_stop, np.where(np.isfinite(resp.progression_day), resp.progression_day, np.inf)
+                    )
+                withhold, extra = list(run.withhold), list(run.extra)
+                if tox is not None:
+                    disc = tox.discontinuation_day()
+                    new_stop = np.minimum(new_stop, np.where(np.isfinite(disc), disc, np.inf))
+                    if spec.toxicity.feedback:
+                        withhold, extra = _managed_treatment(tox, drug_class, steroid_slot, never_held)
+                same = [
+                    _same_treatment((stop[i], run.withhold[i], run.extra[i]), (new_stop[i], withhold[i], extra[i]))
+                    for i in range(idx.size)
+                ]
+                changed = ~np.array(same, dtype=bool) & ~failed
+                again = np.flatnonzero(changed)
+                if not again.size:
+                    break
+                if attempt == MAX_MANAGEMENT_PASSES - 1:
+                    unsettled[arm.name] = int(again.size)
+                    break
+                stop, run.withhold, run.extra = new_stop, withhold, extra
                 run.simulate(stop, again)
+                passes[again] += 1
                 failed, deaths, resp = run.read()
                 tox = run.toxicity(classes, stop) if spec.toxicity.enabled else None
         outs, status = run.outs, run.status
@@ -444,6 +613,7 @@ def run_trial(
         table["cancer_death"] = ends.cancer_death
         table["solver_status"] = [Status(int(s)).name.lower() for s in status]
         table["treatment_stop_day"] = np.where(arm.untreated, np.nan, stop)
+        table["simulation_passes"] = passes
         table["analysed"] = analysed
         if "car_t_per_uL" in outs:
             # CAR-T cellular kinetics: the highest blood count on the output grid (0 without CAR-T cells)
@@ -466,7 +636,7 @@ def run_trial(
             arm_summary[arm.name].update(tox.summary(analysed))
         trajectories[arm.name] = {
             "t": grid,
-            "sld_mm": outs["sld_mm"][analysed],
+            "sld_mm": outs["sld_mm"][:, run.base_pos][analysed],
             "best_percent_change": resp.best_percent_change[analysed],
         }
 
@@ -513,9 +683,18 @@ def run_trial(
                 "Research and education software: a virtual trial is not evidence about real patients.",
                 "Dosing stops at RECIST progression when treatment.stop_at_progression is true (default), and after "
                 "treatment.max_months if given.",
-                "Side effects (oncoimmune.toxicity): permanent discontinuation stops dosing; dose holds and the "
-                "damping of immune activity by corticosteroids are recorded but not yet fed back into the model.",
+                "Side effects (oncoimmune.toxicity): permanent discontinuation stops dosing; with "
+                "toxicity.feedback (default) held doses are skipped and the corticosteroid courses are given "
+                "(prednisone, dexamethasone), damping T-cell priming and proliferation in models with a corticosteroid "
+                "slot. The adverse-event hazards are not damped a second time: they are calibrated to trial tables "
+                "in which steroids were given.",
             ],
+            "management": {
+                "feedback": bool(spec.toxicity.enabled and spec.toxicity.management and spec.toxicity.feedback),
+                "corticosteroids_modelled": steroid_slot,
+                "max_passes": MAX_MANAGEMENT_PASSES,
+                "unsettled": unsettled,
+            },
         },
     }
     patients = pd.concat(rows).sort_values("patient_id", kind="stable").reset_index(drop=True)

@@ -196,6 +196,10 @@ class ToxicitySpec(_Frozen):
 
     enabled: bool = True
     management: bool = True
+    feedback: bool = True
+    """Feed the management back into the treatment: skip held doses and give the corticosteroid
+    courses (which damp T-cell priming and expansion in io_qsp). ``False`` records the actions only
+    (permanent discontinuation still stops dosing)."""
 
 
 _METRICS = (
