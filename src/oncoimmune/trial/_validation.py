@@ -40,8 +40,7 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         note="calibration `checkmate067` was fitted on 600 other patients (seed 2067)",
         misses=(
             "nivolumab + ipilimumab: orr",
-            "ipilimumab: os_rate.36",
-            "ipilimumab: median_os_months",
+            "nivolumab: median_pfs_months",
         ),
     ),
     "atkins1999_il2": ValidationRun(
