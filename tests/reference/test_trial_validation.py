@@ -37,7 +37,7 @@ def _figures():
             yield pytest.param(name, i, marks=marks, id=f"{name}-{t.key}")
 
 
-@pytest.mark.parametrize(("name", "i"), _figures())
+@pytest.mark.parametrize(("name", "i"), list(_figures()))
 def test_published_figure_is_inside_its_tolerance(name, i):
     _, rows = validation(name)
     r = rows[i]
