@@ -271,7 +271,7 @@ class _ArmRun:
         if self.arm.untreated or self.idx.size == 0:
             return self.grid
         adms = self.administrations()
-        never = _never_held(self.arm.regimen)
+        never = self.never_held
         span = max(float(self.grid[-1] - self.grid[0]), 1.0)
         days: list[float] = []
         for drug in {a.drug for a in adms} - never:
@@ -280,6 +280,16 @@ class _ArmRun:
                 days.extend(mine)
         pre = np.array(days, dtype=float) - PRE_DOSE_DAYS
         return np.union1d(self.grid, pre[(pre > self.grid[0]) & (pre < self.grid[-1])])
+
+    @cached_property
+    def drug_class(self) -> dict[str, str | None]:
+        """Each drug of the arm's regimen to its side-effect class (``None``: none)."""
+        return {} if self.arm.untreated else _drug_classes(self.arm.regimen)
+
+    @cached_property
+    def never_held(self) -> frozenset[str]:
+        """Drugs of the arm whose doses the management does not hold (:func:`_never_held`)."""
+        return frozenset() if self.arm.untreated else _never_held(self.drug_class)
 
     @cached_property
     def solver_options(self) -> dict[str, Any]:
@@ -397,9 +407,10 @@ def _same_treatment(a: tuple, b: tuple) -> bool:
     )
 
 
-def _never_held(regimen: str) -> frozenset[str]:
-    """Drugs of a regimen whose doses the management does not hold (a permanent discontinuation still
-    stops them): CAR-T products and their lymphodepletion, and high-dose IL-2.
+def _never_held(classes: dict[str, str | None]) -> frozenset[str]:
+    """Drugs of a regimen (its ``drug -> side-effect class`` map) whose doses the management does not
+    hold (a permanent discontinuation still stops them): CAR-T products and their lymphodepletion, and
+    high-dose IL-2.
 
     IL-2 is held dose by dose in the clinic: a dose is skipped for a toxicity that resolves within
     hours of stopping the drug, and patients receive about 20-24 of the 28 doses of a course
@@ -409,7 +420,6 @@ def _never_held(regimen: str) -> frozenset[str]:
     """
     from oncoimmune.treatments import get_drug
 
-    classes = _drug_classes(regimen)
     return frozenset(
         d for d, c in classes.items() if get_drug(d).drug_class in ("car_t", "lymphodepletion") or c == "IL-2"
     )
@@ -557,7 +567,6 @@ def run_trial(
             # before it, with thresholds fixed by the seed), so re-simulating the patients whose
             # treatment changed moves the first disagreement later at each pass: the iteration
             # reaches a treatment consistent with its own outcomes.
-            drug_class, never_held = _drug_classes(arm.regimen), _never_held(arm.regimen)
             for attempt in range(MAX_MANAGEMENT_PASSES):
                 new_stop = np.full(idx.size, min(max_days, horizon))
                 if spec.treatment.stop_at_progression:
@@ -569,7 +578,7 @@ def run_trial(
                     disc = tox.discontinuation_day()
                     new_stop = np.minimum(new_stop, np.where(np.isfinite(disc), disc, np.inf))
                     if spec.toxicity.feedback:
-                        withhold, extra = _managed_treatment(tox, drug_class, steroid_slot, never_held)
+                        withhold, extra = _managed_treatment(tox, run.drug_class, steroid_slot, run.never_held)
                 same = [
                     _same_treatment((stop[i], run.withhold[i], run.extra[i]), (new_stop[i], withhold[i], extra[i]))
                     for i in range(idx.size)
