@@ -227,3 +227,29 @@ def test_trajectories_are_on_the_trial_grid(managed):
     tr = on.trajectories["combination"]
     assert tr["sld_mm"].shape[1] == tr["t"].size
     assert tr["t"][0] == 0.0 and np.all(np.diff(tr["t"]) > 1e-3)  # no pre-dose points
+
+
+def test_the_management_settles_for_daily_tablets_and_never_held_drugs():
+    # Every patient's treatment must be the one its own adverse events call for. A hold of a daily
+    # tablet, or the permanent stop of an IL-2 course (a drug never held dose by dose), starting
+    # between two output points used to move the exposure at the next point and with it the onset
+    # that started it: such patients kept changing and were left unsettled after the last pass.
+    data = {
+        "name": "settling",
+        "population": {"tumour_type": "melanoma"},
+        "calibration": "checkmate067",
+        "patients": 60,
+        "seed": 11,
+        "arms": [
+            {"name": "BRAF/MEK", "regimen": "dabrafenib 150 mg bid + trametinib 2 mg daily"},
+            {"name": "IL-2", "regimen": "aldesleukin 720,000 IU/kg q8h x14, 9 days rest, repeat x14"},
+        ],
+        "scans": {"every_weeks": 8},
+        "follow_up": {"months": 4},
+    }
+    res = run_trial(trial_spec_from_dict(data))
+    assert res.summary["provenance"]["management"]["unsettled"] == {}
+    p = res.patients
+    for arm in ("BRAF/MEK", "IL-2"):
+        mine = p[p["arm"] == arm]
+        assert (mine["simulation_passes"] >= 2).sum() >= 3, arm  # the management did change treatments
