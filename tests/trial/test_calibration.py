@@ -233,7 +233,7 @@ def test_a_drug_potency_is_a_knob_and_reaches_only_the_arm_that_gives_the_drug(t
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
     doc = calibrate(load_calibration_problem(tmp_path / "p.yaml"))
     fitted = doc["parameters"]["pemetrexed:EmaxT"]["median"]
-    assert knob["lower"] <= fitted <= knob["upper"]  # the start (1.2/day) is outside: the knob moved it
+    assert knob["lower"] <= fitted <= knob["upper"]  # the start (1.3/day) is outside: the knob moved it
     cal = load_calibration(str(write_calibration(doc, tmp_path / "fitted.yaml")))
     assert cal.parameters["pemetrexed:EmaxT"].median == fitted
     spec = yaml.safe_load((ROOT / "examples/trials/keynote024.yaml").read_text())
