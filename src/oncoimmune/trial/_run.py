@@ -373,7 +373,7 @@ def _drug_classes(regimen: str) -> dict[str, str | None]:
 
 
 PRE_DOSE_DAYS = 1e-6
-"""How long before a dose that may be held the simulation reports the state (see ``_ArmRun.sim_grid``)."""
+"""How long before each planned dose the simulation reports the state (see ``_ArmRun.sim_grid``)."""
 
 SAME_DAY_TOLERANCE = 1e-6
 """Days within which two stop, hold or steroid times are the same treatment. Adding a dose at an
