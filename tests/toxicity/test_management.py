@@ -101,6 +101,24 @@ def test_neutropenia_delays_only_chemotherapy():
     assert _kinds(acts) == [("hold", "cytotoxic", None)]
 
 
+def test_grade_4_neutropenia_also_reduces_the_next_cytotoxic_doses():
+    # pemetrexed and carboplatin labels: nadir ANC < 500/mm3 -> 75 % of the previous dose
+    acts = manage([_ep("neutropenia", 4)], frozenset({"cytotoxic", "anti-PD-1"}))
+    assert _kinds(acts) == [("hold", "cytotoxic", None), ("reduce", "cytotoxic", "0.75")]
+    reduce = next(a for a in acts if a["kind"] == "reduce")
+    assert reduce["start"] == 30.0 and math.isnan(reduce["stop"])
+    # pemetrexed label: after two reductions a further grade 3-4 episode stops the drug
+    eps = [_ep("neutropenia", 4, onset=30.0 + 40.0 * k, resolution=40.0 + 40.0 * k) for k in range(3)]
+    acts = manage(eps, frozenset({"cytotoxic", "anti-PD-1"}))
+    assert [a["kind"] for a in acts if a["kind"] != "hold"] == ["reduce", "reduce", "discontinue"]
+    assert acts[-1]["scope"] == "cytotoxic" and acts[-1]["start"] == 110.0
+    # and nothing of the stopped drugs is held or reduced afterwards
+    assert (
+        manage([*eps, _ep("neutropenia", 4, onset=150.0, resolution=160.0)], frozenset({"cytotoxic"}))[-1]["kind"]
+        == "discontinue"
+    )
+
+
 def test_simulated_combination_arm_applies_the_rules():
     res = simulated("nivolumab+ipilimumab")
     ep, act = res.episodes, res.actions

@@ -52,12 +52,42 @@ def test_a_steroid_course_outlasts_the_stopped_drug():
 
 @pytest.mark.parametrize(
     "window",
-    [(-1.0, 5.0, None), (10.0, 5.0, None), (float("nan"), 5.0, None), (1.0, 5.0, ["unobtainium"]), (1.0, 5.0)],
+    [
+        (-1.0, 5.0, None),
+        (10.0, 5.0, None),
+        (float("nan"), 5.0, None),
+        (1.0, 5.0, ["unobtainium"]),
+        (1.0, 5.0),
+        (1.0, 5.0, None, 1.5),
+        (1.0, 5.0, None, -0.25),
+    ],
 )
 def test_a_bad_window_names_the_field(window):
     with pytest.raises(ValidationError) as err:
         plan_patient("io_qsp", COMBO, PATIENT, 200.0, withhold=[window])
     assert err.value.field == "withhold", str(err.value)
+
+
+DOUBLET = "carboplatin AUC 5 + pemetrexed 500 mg/m2 q3w x4 then pemetrexed 500 mg/m2 q3w"
+NSCLC = Covariates(weight_kg=70.0, height_cm=175.0, age_years=60.0, sex="male", serum_creatinine=1.0)
+
+
+def test_a_reduction_window_scales_the_later_doses_and_a_second_one_multiplies():
+    full = {(a.drug, a.time_days): a.amount for a in plan_patient("io_qsp", DOUBLET, NSCLC, 200.0).administrations}
+    cut = plan_patient(
+        "io_qsp",
+        DOUBLET,
+        NSCLC,
+        200.0,
+        withhold=[(30.0, 50.0, None), (30.0, math.inf, None, 0.75), (100.0, math.inf, ["pemetrexed"], 0.75)],
+    )
+    got = {(a.drug, a.time_days): a.amount for a in cut.administrations}
+    assert ("carboplatin", 42.0) not in got and ("pemetrexed", 42.0) not in got  # held on day 42
+    for (drug, day), amount in got.items():
+        factor = 1.0 if day < 30.0 else 0.75 if day < 100.0 or drug == "carboplatin" else 0.75**2
+        assert amount == pytest.approx(factor * full[drug, day]), (drug, day)
+    assert {d for d, day in got if day > 100.0} == {"pemetrexed"}  # carboplatin's 4 cycles ended on day 63
+    assert any(day > 100.0 for _, day in got)
 
 
 # -- the actions translated into treatment ---------------------------------------------------------
@@ -81,20 +111,27 @@ def test_holds_and_partial_discontinuations_become_windows():
         CLASSES,
     )
     assert set(windows) == {
-        (30.0, 60.0, frozenset(CLASSES)),
-        (30.0, math.inf, frozenset({"ipilimumab"})),
-        (90.0, math.inf, frozenset(CLASSES)),
+        (30.0, 60.0, frozenset(CLASSES), 0.0),
+        (30.0, math.inf, frozenset({"ipilimumab"}), 0.0),
+        (90.0, math.inf, frozenset(CLASSES), 0.0),
     }
     assert len(windows) == 3
     assert doses == ()
+
+
+def test_grade_4_neutropenia_reduces_the_cytotoxic_doses_from_its_onset():
+    classes = {"carboplatin": "cytotoxic", "pemetrexed": "cytotoxic", "pembrolizumab": "anti-PD-1"}
+    acts = [_act("hold", 40.0, 52.0, scope="cytotoxic"), _act("reduce", 40.0, math.nan, "cytotoxic", "0.75")]
+    chemo = frozenset({"carboplatin", "pemetrexed"})
+    assert feedback(acts, classes)[0] == ((40.0, 52.0, chemo, 0.0), (40.0, math.inf, chemo, 0.75))
 
 
 def test_lymphodepletion_and_the_cell_product_are_never_held():
     classes = {"fludarabine": "cytotoxic", "cyclophosphamide": "cytotoxic", "axicabtagene_ciloleucel": "CAR-T"}
     acts = [_act("hold", 1.0, 6.0), _act("hold", 5.0, 20.0, scope="cytotoxic")]
     assert feedback(acts, classes)[0] == (
-        (1.0, 6.0, frozenset({"fludarabine", "cyclophosphamide"})),
-        (5.0, 20.0, frozenset({"fludarabine", "cyclophosphamide"})),
+        (1.0, 6.0, frozenset({"fludarabine", "cyclophosphamide"}), 0.0),
+        (5.0, 20.0, frozenset({"fludarabine", "cyclophosphamide"}), 0.0),
     )
     assert feedback(acts, classes, never_held=frozenset({"fludarabine", "cyclophosphamide"})) == ((), ())
 
@@ -253,3 +290,30 @@ def test_the_management_settles_for_daily_tablets_and_never_held_drugs():
     for arm in ("BRAF/MEK", "IL-2"):
         mine = p[p["arm"] == arm]
         assert (mine["simulation_passes"] >= 2).sum() >= 3, arm  # the management did change treatments
+
+
+def test_grade_4_neutropenia_reduces_the_doublet_in_a_trial():
+    # carboplatin + pemetrexed (KEYNOTE-024's control arm): a cycle waits for recovery from grade 3
+    # neutropenia; after grade 4 (nadir ANC < 500/mm3) the cytotoxic doses are cut to 75 %
+    data = {
+        "name": "doublet",
+        "population": {"tumour_type": "nsclc", "overrides": {"pdl1": 0.71}},
+        "calibration": "keynote024",
+        "patients": 150,
+        "seed": 3,
+        "arms": [
+            {
+                "name": "chemotherapy",
+                "regimen": "carboplatin AUC 5 + pemetrexed 500 mg/m2 q3w x4 then pemetrexed 500 mg/m2 q3w",
+            }
+        ],
+        "scans": {"every_weeks": 9},
+        "follow_up": {"months": 6},
+    }
+    res = run_trial(trial_spec_from_dict(data))
+    p = res.patients
+    cut = p["n_dose_reductions"] > 0
+    assert cut.sum() >= 2  # grade 4 neutropenia is a few per cent of the doublet's patients
+    assert (p.loc[cut, "ae_neutropenia_grade"] == 4).all()
+    assert (p.loc[cut, "n_dose_holds"] >= p.loc[cut, "n_dose_reductions"]).all()  # each cut follows a hold
+    assert res.summary["provenance"]["management"]["unsettled"] == {}

@@ -88,7 +88,8 @@ def marrow(
         the grade rises above baseline (``*_onset``, NaN if never), the time the worst grade is
         first reached (``*_worst_day``) and the time it is back to grade <= 1 (or baseline) after
         that (``*_resolution``, NaN if not within the grid); ``neutropenia_g3_intervals``, a list per
-        patient of (start, stop) intervals with grade >= 3 (stop NaN if still open).
+        patient of (start, stop, worst grade) intervals with grade >= 3 (stop NaN if still open; worst
+        grade 3 or 4, the grade of the interval's nadir).
     """
     n, m = cum_kill.shape
     ktr = 4.0 / HAEM["mtt"].value
@@ -115,7 +116,8 @@ def marrow(
     worst_day = {"n": np.full(n, np.nan), "e": np.full(n, np.nan)}
     resolution = {"n": np.full(n, np.nan), "e": np.full(n, np.nan)}
     g3_open = np.full(n, np.nan)
-    g3_intervals: list[list[tuple[float, float]]] = [[] for _ in range(n)]
+    g3_worst = np.zeros(n, dtype=int)
+    g3_intervals: list[list[tuple[float, float, int]]] = [[] for _ in range(n)]
     dK = np.diff(cum_kill, axis=1)
     for j in range(m - 1):
         dt = float(t[j + 1] - t[j])
@@ -147,14 +149,16 @@ def marrow(
                     g3 = g >= 3
                     opened = g3 & np.isnan(g3_open)
                     g3_open[opened] = now
+                    g3_worst[opened] = 0
+                    g3_worst[g3] = np.maximum(g3_worst[g3], g[g3])
                     closed = ~g3 & ~np.isnan(g3_open)
                     for i in np.flatnonzero(closed):
-                        g3_intervals[i].append((float(g3_open[i]), now))
+                        g3_intervals[i].append((float(g3_open[i]), now, int(g3_worst[i])))
                     g3_open[closed] = np.nan
         anc[:, j + 1] = anc0 * C
         hgb[:, j + 1] = hgb0 * R
     for i in np.flatnonzero(~np.isnan(g3_open)):
-        g3_intervals[i].append((float(g3_open[i]), math.nan))
+        g3_intervals[i].append((float(g3_open[i]), math.nan, int(g3_worst[i])))
     out = {"anc": anc, "hgb": hgb, "neutropenia_g3_intervals": g3_intervals}
     for key, name, base in (("n", "neutropenia", base_n), ("e", "anaemia", base_e)):
         g = np.where(worst[key] > base, worst[key], 0)

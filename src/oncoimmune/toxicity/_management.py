@@ -7,6 +7,9 @@ each patient's episodes in order of onset:
   corticosteroid course it started has tapered (ASCO: resume when ≤ G1 and prednisone ≤ 10 mg/d);
 * **discontinue** permanently at onset (grade 4, except endocrinopathies; grade 3 pneumonitis;
   anti-CTLA-4 alone after grade 3 colitis or hepatitis);
+* **reduce** the dose of the drugs in the hold's scope from onset on
+  (:data:`~oncoimmune.toxicity._parameters.DOSE_REDUCTION`: 75 % after grade 4 neutropenia, at most
+  twice; a third grade 4 episode discontinues them);
 * **corticosteroids**: a course of the level the rule names, starting at onset, of the duration in
   :data:`~oncoimmune.toxicity._parameters.STEROIDS`; only for patients on a checkpoint antibody
   (CAR-T episodes always), since the IL-2 and interferon labels avoid steroids;
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from oncoimmune.toxicity._parameters import MANAGEMENT, STEROIDS
+from oncoimmune.toxicity._parameters import DOSE_REDUCTION, MANAGEMENT, STEROIDS
 
 __all__ = ["CHECKPOINT", "STEROID_DOSING", "feedback", "manage", "steroid_course"]
 
@@ -53,15 +56,17 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
     Returns
     -------
     list of dict
-        Records with ``kind`` (``hold``, ``discontinue``, ``steroid``, ``tocilizumab``), ``start``,
-        ``stop`` (NaN: open), ``scope`` (``all``, ``anti-CTLA-4`` or ``cytotoxic``), ``level`` (steroid
-        level), ``term`` and ``grade`` of the episode that triggered it.
+        Records with ``kind`` (``hold``, ``discontinue``, ``reduce``, ``steroid``, ``tocilizumab``),
+        ``start``, ``stop`` (NaN: open), ``scope`` (``all``, ``anti-CTLA-4`` or ``cytotoxic``), ``level``
+        (steroid level; for ``reduce`` the dose factor as text, e.g. ``"0.75"``), ``term`` and ``grade``
+        of the episode that triggered it.
     """
     actions: list[dict] = []
     systemic = classes - {"CAR-T"}
     if not classes:
         return actions
     stopped: set[str] = set()
+    reductions: dict[tuple[str, frozenset[str]], int] = {}
     steroid_ok = bool(classes & CHECKPOINT)
     for ep in sorted(episodes, key=lambda e: (e["onset_day"], e["term"])):
         term, grade, on = ep["term"], int(ep["grade"]), float(ep["onset_day"])
@@ -94,6 +99,17 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
                 res = ep.get("resolution_day", math.nan)
                 stop = max(res, steroid_end) if not math.isnan(res) else math.nan
                 actions.append(_act("hold", on, stop, _scope(targets, live), None, term, grade))
+                lowest, factor, most = DOSE_REDUCTION.get(term, (math.inf, None, None))
+                if grade >= lowest:
+                    key = (term, frozenset(targets))
+                    if reductions.get(key, 0) < most.value:
+                        reductions[key] = reductions.get(key, 0) + 1
+                        actions.append(
+                            _act("reduce", on, math.nan, _scope(targets, live), repr(factor.value), term, grade)
+                        )
+                    else:  # one reduction too many: the drugs stop
+                        actions.append(_act("discontinue", on, math.nan, _scope(targets, live), None, term, grade))
+                        stopped |= targets
         if stop_scope and stop_scope in (systemic - stopped):
             actions.append(_act("discontinue", on, math.nan, stop_scope, None, term, grade))
             stopped.add(stop_scope)
@@ -197,10 +213,11 @@ def feedback(
     Returns
     -------
     withhold, steroid_doses
-        ``withhold``: ``(start, stop, drugs)`` windows in which the drugs are not given: holds (until
-        resolution to grade <= 1 and the end of the steroid taper; open: to the end) and permanent
-        discontinuations of part of the regimen (stop = inf). A permanent discontinuation of
-        everything is left to the caller's stop day. ``steroid_doses``: the DrugDose values of the
+        ``withhold``: ``(start, stop, drugs, factor)`` windows in which the drugs' doses are multiplied by
+        ``factor``: 0 for holds (until resolution to grade <= 1 and the end of the steroid taper; open:
+        to the end) and permanent discontinuations of part of the regimen (stop = inf); the reduction
+        factor from a ``reduce`` action on (stop = inf). A permanent discontinuation of everything is
+        left to the caller's stop day. ``steroid_doses``: the DrugDose values of the
         corticosteroid courses, in onset order.
     """
     systemic = {d for d, c in drug_class.items() if c != "CAR-T" and d not in never_held}
@@ -208,14 +225,15 @@ def feedback(
     doses: list = []
     for a in sorted(actions, key=lambda a: (a["start"], a["kind"])):
         kind, scope = a["kind"], a["scope"]
-        if kind in ("hold", "discontinue"):
+        if kind in ("hold", "discontinue", "reduce"):
             if kind == "discontinue" and scope == "all":
                 continue
             classes = set(scope.split(","))
             drugs = frozenset(systemic if scope == "all" else {d for d in systemic if drug_class[d] in classes})
-            stop = math.inf if kind == "discontinue" or math.isnan(a["stop"]) else a["stop"]
+            stop = math.inf if kind != "hold" or math.isnan(a["stop"]) else a["stop"]
+            factor = float(a["level"]) if kind == "reduce" else 0.0
             if drugs:
-                withhold.append((a["start"], stop, drugs))
+                withhold.append((a["start"], stop, drugs, factor))
         elif kind == "steroid" and steroids:
             doses.extend(steroid_course(a["start"], a["stop"], a["level"]))
     return tuple(withhold), tuple(doses)

@@ -21,6 +21,7 @@ __all__ = [
     "CART",
     "CART_THRESHOLDS",
     "COMBINE_P",
+    "DOSE_REDUCTION",
     "DRIVER_EC50",
     "HAEM",
     "HAZARD_TERMS",
@@ -468,6 +469,33 @@ MANAGEMENT: dict[str, dict[int, tuple[str, str | None, str]]] = {
 highest listed uses the highest listed). Applied to every event while the patient receives a drug,
 whatever its cause: clinicians cannot tell a background symptom from an irAE. Corticosteroids are
 given only to patients on a checkpoint antibody (IL-2 and interferon labels avoid them)."""
+
+DOSE_REDUCTION: dict[str, tuple[int, Value, Value]] = {
+    # carboplatin and pemetrexed labels (and the dacarbazine/docetaxel practice that follows them): after a
+    # nadir ANC < 500/mm3 (CTCAE grade 4 neutropenia) the next courses are given at 75 % of the previous dose
+    "neutropenia": (
+        4,
+        Value(
+            0.75,
+            "1",
+            "pemetrexed label §2.4 (nadir ANC < 500/mm3: 75 % of the previous dose of pemetrexed and of its "
+            "platinum) and carboplatin label (neutrophils < 500/mm3: 75 %), R; applied to every cytotoxic drug of "
+            "the regimen, each further grade 4 episode reducing again",
+            "R",
+        ),
+        Value(
+            2,
+            "reductions",
+            "pemetrexed label §2.4: discontinue after grade 3-4 haematological toxicity following 2 dose "
+            "reductions, R; here a grade 4 episode after 2 reductions stops the cytotoxic drugs",
+            "R",
+        ),
+    ),
+}
+"""Dose reductions after an adverse event: ``term -> (lowest grade, factor, most reductions)``; the drugs
+in the rule's scope are given at ``factor`` times their planned dose from the episode's onset on (the
+doses held during the episode are skipped anyway), cumulatively over episodes; an episode that would
+reduce them once more than the most allowed discontinues them instead."""
 
 GRADE4_DISCONTINUES = Value(
     True,

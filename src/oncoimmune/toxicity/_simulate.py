@@ -333,12 +333,14 @@ class ToxicityResult:
         on = pd.DataFrame(onset, columns=[f"onset_day_{t}" for t in ALL_TERMS])
         a = self.actions
         holds = a[a["kind"] == "hold"]
+        cuts = a[a["kind"] == "reduce"]
         ster = a[a["kind"] == "steroid"]
         ctla = a[(a["kind"] == "discontinue") & (a["scope"] == "anti-CTLA-4")]
         extra = pd.DataFrame(
             {
                 "patient_id": self.patient_ids,
                 "n_holds": holds.groupby("patient").size().reindex(range(self.n_patients), fill_value=0).to_numpy(),
+                "n_reductions": cuts.groupby("patient").size().reindex(range(self.n_patients), fill_value=0).to_numpy(),
                 "steroid_days": (ster["stop"] - ster["start"])
                 .groupby(ster["patient"])
                 .sum()
@@ -618,12 +620,19 @@ def _marrow_episodes(Xk, t, u, rows):
                     "detail": f"nadir grade reached day {res[f'{name}_worst_day'][q]:.1f}",
                 }
             )
-    # management sees each grade >= 3 neutropenic interval (a cycle waits for recovery), not the episode
+    # management sees each grade >= 3 neutropenic interval (a cycle waits for recovery), not the episode,
+    # graded by its nadir (grade 4, ANC < 500/mm3, also reduces the next doses)
     manage_eps: list[dict] = []
     for q, ivs in enumerate(res["neutropenia_g3_intervals"]):
-        for a, b in ivs:
+        for a, b, worst in ivs:
             manage_eps.append(
-                {"row": int(rows[act_rows[q]]), "term": "neutropenia", "onset_day": a, "grade": 3, "resolution_day": b}
+                {
+                    "row": int(rows[act_rows[q]]),
+                    "term": "neutropenia",
+                    "onset_day": a,
+                    "grade": worst,
+                    "resolution_day": b,
+                }
             )
     anc = np.full((len(rows), len(t)), np.nan)
     hgb = np.full((len(rows), len(t)), np.nan)

@@ -30,6 +30,7 @@ per-patient prescriptions. :func:`plan_patient` turns it, for one patient's
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -187,7 +188,7 @@ def plan_patient(
     *,
     params: Mapping[str, float] | None = None,
     bsa_formula: str = "mosteller",
-    withhold: Sequence[tuple[float, float, Collection[str] | None]] = (),
+    withhold: Sequence[tuple] = (),
     extra: Regimen | None = None,
     extra_until: float | None = None,
 ) -> PatientPlan:
@@ -213,7 +214,9 @@ def plan_patient(
         Windows ``(start, stop, drugs)`` in days in which administrations are not given: those that
         start in ``[start, stop)`` of the named drugs (library names; ``None``: every drug) are
         skipped, not delayed, as a dose held for an adverse event is (a permanent discontinuation
-        is a window with ``stop = inf``).
+        is a window with ``stop = inf``). A window ``(start, stop, drugs, factor)`` multiplies those
+        administrations' amounts by ``factor`` in [0, 1] instead (0: skipped; a dose reduction
+        after an adverse event is ``(onset, inf, drugs, 0.75)``); overlapping windows multiply.
     extra:
         Drug doses given on top of ``regimen`` and planned up to ``extra_until`` (default ``t_end``),
         untouched by ``t_end`` and ``withhold``: the corticosteroid course that treats an adverse event
@@ -258,11 +261,14 @@ def plan_patient(
     adms = regimen.administrations(covariates, t_end, bsa_formula=bsa_formula) if slot_of else ()
     if withhold:
         windows = _windows(withhold, where)
-        adms = tuple(
-            a
-            for a in adms
-            if not any(lo <= a.time_days < hi and (ds is None or a.drug in ds) for lo, hi, ds in windows)
-        )
+        kept = []
+        for a in adms:
+            f = math.prod(f for lo, hi, ds, f in windows if lo <= a.time_days < hi and (ds is None or a.drug in ds))
+            if f > 0.0:
+                kept.append(
+                    a if f == 1.0 else dataclasses.replace(a, amount=a.amount * f, formula=f"{a.formula} x {f:g}")
+                )
+        adms = tuple(kept)
     if extra_doses and slot_of:
         more = Regimen(extra_doses).administrations(
             covariates, t_end if extra_until is None else extra_until, bsa_formula=bsa_formula
@@ -308,21 +314,24 @@ def plan_patient(
     )
 
 
-def _windows(withhold, where: str) -> list[tuple[float, float, frozenset[str] | None]]:
+def _windows(withhold, where: str) -> list[tuple[float, float, frozenset[str] | None, float]]:
     """Validated withholding windows: ``start`` finite and >= 0, ``stop`` >= ``start`` (may be inf),
-    drugs named as in the library."""
+    drugs named as in the library, dose factor in [0, 1] (0 when not given)."""
     from oncoimmune.treatments._prescription import resolve_drug
 
     out = []
     for w in withhold:
-        if not isinstance(w, Sequence) or len(w) != 3:
-            raise ValidationError("withhold", "hold (start, stop, drugs) windows", w, where)
-        lo, hi, drugs = w
+        if not isinstance(w, Sequence) or len(w) not in (3, 4):
+            raise ValidationError("withhold", "be (start, stop, drugs[, factor]) windows", w, where)
+        lo, hi, drugs = w[:3]
+        factor = float(w[3]) if len(w) == 4 else 0.0
         lo, hi = float(lo), float(hi)
         if not (math.isfinite(lo) and lo >= 0) or math.isnan(hi) or hi < lo:
             raise ValidationError("withhold", "have 0 <= start <= stop days (stop may be inf)", w, where)
+        if not 0.0 <= factor <= 1.0:
+            raise ValidationError("withhold", "have a dose factor in [0, 1]", w, where)
         names = None if drugs is None else frozenset(resolve_drug(d, where, "withhold").name for d in drugs)
-        out.append((lo, hi, names))
+        out.append((lo, hi, names, factor))
     return out
 
 

@@ -390,8 +390,8 @@ def _same_treatment(a: tuple, b: tuple) -> bool:
     (stop_a, w_a, x_a), (stop_b, w_b, x_b) = a, b
     if not _close(stop_a, stop_b) or len(w_a) != len(w_b) or (x_a is None) != (x_b is None):
         return False
-    for (lo_a, hi_a, d_a), (lo_b, hi_b, d_b) in zip(w_a, w_b, strict=True):
-        if d_a != d_b or not _close(lo_a, lo_b) or not _close(hi_a, hi_b):
+    for (lo_a, hi_a, d_a, f_a), (lo_b, hi_b, d_b, f_b) in zip(w_a, w_b, strict=True):
+        if d_a != d_b or f_a != f_b or not _close(lo_a, lo_b) or not _close(hi_a, hi_b):
             return False
     if x_a is None:
         return True
@@ -424,8 +424,8 @@ def _never_held(classes: dict[str, str | None]) -> frozenset[str]:
 def _managed_treatment(
     tox: Any, drug_class: dict[str, str | None], steroids: bool, never_held: frozenset[str]
 ) -> tuple[list, list]:
-    """Per patient, the withheld-dose windows and the corticosteroid doses of its management actions
-    (:func:`oncoimmune.toxicity._management.feedback`); ``None`` where no steroid is given."""
+    """Per patient, the withheld- and reduced-dose windows and the corticosteroid doses of its management
+    actions (:func:`oncoimmune.toxicity._management.feedback`); ``None`` where no steroid is given."""
     from oncoimmune.toxicity._management import feedback
     from oncoimmune.treatments._doses import Regimen
 
@@ -454,6 +454,7 @@ def _toxicity_columns(tox: Any) -> pd.DataFrame:
     for i in range(tox.n_patients):
         hold_days[i] = sum(b - a for a, b in tox.intervals("hold", i))
     cols["n_dose_holds"] = t["n_holds"].to_numpy(int)
+    cols["n_dose_reductions"] = t["n_reductions"].to_numpy(int)
     cols["dose_hold_days"] = hold_days
     cols["steroid_days"] = t["steroid_days"].to_numpy(float)
     cols["discontinued"] = np.isfinite(t["discontinuation_day"].to_numpy(float))
