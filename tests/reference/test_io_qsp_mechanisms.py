@@ -322,6 +322,23 @@ def test_ctla4_exponent_scales_the_priming_that_ipilimumab_frees():
     assert te[0.0] < te[0.5] < te[1.0]
 
 
+def test_clones_primed_under_ctla4_blockade_kill_where_the_pre_existing_ones_cannot():
+    # k_CT_CTLA4 (Kvistborg 2014): CTLA-4 blockade primes clones against other antigens, so a
+    # patient whose pre-existing clones kill too little for anti-PD-1 (k_CT 0.2/day) can still
+    # respond to the combination. nu_CTLA4 0 isolates the new kill from the co-stimulation effect.
+    weak = (("k_CT", 0.2), ("k_clear", 0.02), ("pdl1_tme", 0.1), ("nu_CTLA4", 0.0))
+    combo, nivo = "nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4", "nivolumab 1 mg/kg q3w x4"
+    sld = {
+        (reg, k): run(reg, T120, (*weak, ("k_CT_CTLA4", k)), growth_rate=0.01)[1]["sld_mm"][0]
+        for reg in (combo, nivo)
+        for k in (0.0, 10.0)
+    }
+    assert sld[combo, 0.0][84] > sld[combo, 0.0][0]  # without the new clones the tumour keeps growing
+    assert sld[combo, 10.0][84] < 0.7 * sld[combo, 0.0][0]  # with them: a RECIST partial response
+    # without CTLA-4 occupancy the parameter does nothing (anti-PD-1 alone: same trajectory)
+    np.testing.assert_allclose(sld[nivo, 10.0], sld[nivo, 0.0], rtol=1e-6)
+
+
 def test_a_burden_beyond_the_carrying_capacity_raises_that_patients_capacity():
     # 400 mm in one lesion: about 3.4e13 cells, beyond K_C = 4.2e12 (a 20 cm tumour, population.md §3.1)
     c = patient(tumour_burden_mm=400.0, n_lesions=1, growth_rate=0.01)
