@@ -35,6 +35,13 @@ def test_grade_3_colitis_holds_gives_high_dose_steroids_and_stops_anti_ctla4():
     assert hold["start"] == 30.0 and hold["stop"] == max(45.0, 30.0 + HIGH)
 
 
+def test_stopping_anti_ctla4_alone_is_a_discontinuation_of_ipilimumab_monotherapy():
+    # the colitis rule stops anti-CTLA-4; on ipilimumab alone that is the whole regimen, which the
+    # trial counts as discontinued (CheckMate 067 ipilimumab arm: 15 % discontinued for irAEs)
+    acts = manage([_ep("diarrhoea_colitis", 3)], frozenset({"anti-CTLA-4"}))
+    assert ("discontinue", "all", None) in _kinds(acts)
+
+
 def test_grade_2_diarrhoea_holds_with_low_dose_steroids_and_resumes():
     # ASCO grade 2: hold, prednisone 0.5-1 mg/kg; resume at <= grade 1
     acts = manage([_ep("diarrhoea_colitis", 2, resolution=80.0)], ICI)

@@ -239,6 +239,16 @@ def test_the_management_is_applied_and_the_iteration_settles(managed):
     )
 
 
+def test_ipilimumab_stopped_alone_is_a_partial_discontinuation(managed):
+    # grade 3 colitis or hepatitis on the combination stops ipilimumab and holds nivolumab (ASCO)
+    p = managed[0].patients
+    part = np.isfinite(p["partial_discontinuation_day"])
+    assert part.any()
+    g3 = (p["ae_diarrhoea_colitis_grade"] >= 3) | (p["ae_hepatitis_grade"] >= 3)
+    assert g3[part].all()
+    assert (p.loc[part & ~p["discontinued"], "n_dose_holds"] >= 1).all()
+
+
 def test_steroids_blunt_the_response_of_the_patients_given_them(managed):
     # the same trial with inert corticosteroids (Imax 0): only the steroid-treated patients change,
     # and they shrink less with active steroids

@@ -111,7 +111,9 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
                         actions.append(_act("discontinue", on, math.nan, _scope(targets, live), None, term, grade))
                         stopped |= targets
         if stop_scope and stop_scope in (systemic - stopped):
-            actions.append(_act("discontinue", on, math.nan, stop_scope, None, term, grade))
+            # on anti-CTLA-4 alone, stopping it stops the whole regimen
+            scope_now = _scope({stop_scope}, systemic - stopped)
+            actions.append(_act("discontinue", on, math.nan, scope_now, None, term, grade))
             stopped.add(stop_scope)
     return actions
 

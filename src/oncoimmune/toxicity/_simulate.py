@@ -323,8 +323,9 @@ class ToxicityResult:
         return out
 
     def patients_table(self) -> pd.DataFrame:
-        """One row per patient (input order): worst grade and first onset day per term, holds,
-        corticosteroid days, permanent discontinuation (of everything) and of anti-CTLA-4 alone."""
+        """One row per patient (input order): worst grade and first onset day per term, holds, dose
+        reductions, corticosteroid days, permanent discontinuation (of everything), of anti-CTLA-4 alone
+        and of any part of the regimen (``partial_discontinuation_day``)."""
         wg = self.worst_grades().add_prefix("worst_grade_")
         onset = np.full((self.n_patients, len(ALL_TERMS)), np.nan)
         col = pd.Series(range(len(ALL_TERMS)), index=list(ALL_TERMS))
@@ -336,6 +337,7 @@ class ToxicityResult:
         cuts = a[a["kind"] == "reduce"]
         ster = a[a["kind"] == "steroid"]
         ctla = a[(a["kind"] == "discontinue") & (a["scope"] == "anti-CTLA-4")]
+        part = a[(a["kind"] == "discontinue") & (a["scope"] != "all")]
         extra = pd.DataFrame(
             {
                 "patient_id": self.patient_ids,
@@ -348,6 +350,10 @@ class ToxicityResult:
                 .to_numpy(),
                 "discontinuation_day": self.discontinuation_day(),
                 "anti_ctla4_discontinuation_day": ctla.groupby("patient")["start"]
+                .min()
+                .reindex(range(self.n_patients))
+                .to_numpy(),
+                "partial_discontinuation_day": part.groupby("patient")["start"]
                 .min()
                 .reindex(range(self.n_patients))
                 .to_numpy(),

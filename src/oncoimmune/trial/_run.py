@@ -459,6 +459,7 @@ def _toxicity_columns(tox: Any) -> pd.DataFrame:
     cols["steroid_days"] = t["steroid_days"].to_numpy(float)
     cols["discontinued"] = np.isfinite(t["discontinuation_day"].to_numpy(float))
     cols["discontinuation_day"] = t["discontinuation_day"].to_numpy(float)
+    cols["partial_discontinuation_day"] = t["partial_discontinuation_day"].to_numpy(float)
     return pd.DataFrame(cols)
 
 
