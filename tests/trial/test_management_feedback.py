@@ -60,6 +60,7 @@ def test_a_steroid_course_outlasts_the_stopped_drug():
         (1.0, 5.0),
         (1.0, 5.0, None, 1.5),
         (1.0, 5.0, None, -0.25),
+        (1.0, 5.0, None, "three quarters"),
     ],
 )
 def test_a_bad_window_names_the_field(window):

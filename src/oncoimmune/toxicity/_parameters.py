@@ -471,8 +471,8 @@ whatever its cause: clinicians cannot tell a background symptom from an irAE. Co
 given only to patients on a checkpoint antibody (IL-2 and interferon labels avoid them)."""
 
 DOSE_REDUCTION: dict[str, tuple[int, Value, Value]] = {
-    # carboplatin and pemetrexed labels (and the dacarbazine/docetaxel practice that follows them): after a
-    # nadir ANC < 500/mm3 (CTCAE grade 4 neutropenia) the next courses are given at 75 % of the previous dose
+    # carboplatin and pemetrexed labels: after a nadir ANC < 500/mm3 (CTCAE grade 4 neutropenia) the next
+    # courses are given at 75 % of the previous dose; applied here to every cytotoxic drug (U for the others)
     "neutropenia": (
         4,
         Value(

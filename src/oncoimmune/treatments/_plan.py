@@ -324,8 +324,11 @@ def _windows(withhold, where: str) -> list[tuple[float, float, frozenset[str] | 
         if not isinstance(w, Sequence) or len(w) not in (3, 4):
             raise ValidationError("withhold", "be (start, stop, drugs[, factor]) windows", w, where)
         lo, hi, drugs = w[:3]
-        factor = float(w[3]) if len(w) == 4 else 0.0
-        lo, hi = float(lo), float(hi)
+        try:
+            factor = float(w[3]) if len(w) == 4 else 0.0
+            lo, hi = float(lo), float(hi)
+        except (TypeError, ValueError):
+            raise ValidationError("withhold", "have numeric start, stop and factor", w, where) from None
         if not (math.isfinite(lo) and lo >= 0) or math.isnan(hi) or hi < lo:
             raise ValidationError("withhold", "have 0 <= start <= stop days (stop may be inf)", w, where)
         if not 0.0 <= factor <= 1.0:
@@ -457,7 +460,8 @@ def simulate_treatment(
     withhold:
         One sequence of ``(start, stop, drugs)`` windows per patient: administrations of those
         drugs (``None``: all) starting in ``[start, stop)`` are skipped (doses held for an adverse
-        event; see :func:`plan_patient`).
+        event), or scaled by ``factor`` for a ``(start, stop, drugs, factor)`` window (a dose
+        reduction); see :func:`plan_patient`.
     extra_doses:
         One :class:`~oncoimmune.treatments.Regimen` (or ``None``) per patient, given on top of
         ``regimen``: per-patient additions such as the corticosteroid course that manages an
