@@ -67,6 +67,7 @@ def small():
         ({"model": "kirschner_panetta_1998"}, "model"),
         ({"colour": "blue"}, "colour"),
         ({"analysis": {"population": "per protocol"}}, "analysis.population"),
+        ({"treatment": {"oral_input": "smooth"}}, "treatment.oral_input"),
         ({"analysis": {"treated_with": "pembrolizumab"}}, "analysis.treated_with"),
         ({"analysis": {"population": "treated", "treated_with": "unobtainium"}}, "analysis.treated_with"),
         ({"analysis": {"population": "treated"}}, "arms[1].regimen"),  # the control arm gives no drug

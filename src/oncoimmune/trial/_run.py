@@ -213,6 +213,7 @@ class _ArmRun:
                 params=None if self.params is None else [self.params[i] for i in chunk],
                 withhold=[self.withhold[i] for i in chunk],
                 extra_doses=[self.extra[i] for i in chunk],
+                oral_input=self.spec.treatment.oral_input,
                 **self.solver_options,
             )
             out = res.outputs()

@@ -153,10 +153,17 @@ class ResponseSpec(_Frozen):
 
 
 class TreatmentSpec(_Frozen):
-    """When treatment stops: at RECIST progression (iRECIST: its progression date), after a maximum duration."""
+    """When treatment stops (at RECIST progression, iRECIST: its progression date; after a maximum duration) and
+    how oral kinase inhibitors are integrated."""
 
     stop_at_progression: bool = Field(default=True, description="Stop dosing at progression, as trials do")
     max_months: float | None = Field(default=None, gt=0, le=240, description="Maximum treatment duration, e.g. 24")
+    oral_input: Literal["doses", "continuous"] = Field(
+        default="doses",
+        description="How daily or twice-daily oral kinase inhibitors enter the model: each dose (exact), or spread "
+        "over its dosing interval with the IC50 that keeps the steady-state mean growth inhibition "
+        "(oncoimmune.treatments.plan_patient; about 100 times faster over months of dosing)",
+    )
 
 
 class AnalysisSpec(_Frozen):

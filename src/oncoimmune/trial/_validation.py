@@ -58,11 +58,11 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         misses=("dacarbazine: median_pfs_months",),
     ),
     "combi_d": ValidationRun(
-        60,
+        1200,
         2015,
         calibrated=False,
-        note="60 of the trial's 423 patients (twice-daily dosing for two years is slow to integrate); "
-        "BRAF/MEK inhibition on the `checkmate067` population is not calibrated",
+        note="BRAF/MEK inhibition on the `checkmate067` population is not calibrated; the oral doses are spread "
+        "over their dosing interval (the spec's `treatment.oral_input: continuous`)",
         misses=(
             "dabrafenib: orr",
             "dabrafenib + trametinib: median_pfs_months",
