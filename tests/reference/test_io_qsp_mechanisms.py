@@ -376,3 +376,37 @@ def test_a_multidrug_resistant_subclone_survives_chemotherapy_and_regrows():
     # the default (s_chemo_r 1): the same subclone resists targeted therapy only and dies with the rest
     res1, _ = run(doublet, days, (*mdr[:1], ("s_chemo_r", 1.0), *mdr[2:]), growth_rate=0.01)
     assert res1["Cr"][0].min() < 0.1 * res1["Cr"][0][0]
+
+
+def test_apoptotic_cells_cleared_at_once_let_a_kinase_inhibitor_shrink_lesions_faster():
+    regimen = "dabrafenib 150 mg bid + trametinib 2 mg daily"
+    days = tuple(float(t) for t in range(0, 113, 7))
+    apo = (("k_apo", 0.1),)
+    kept, out_kept = run(regimen, days, (*apo, ("f_D_apo", 1.0)))
+    gone, out_gone = run(regimen, days, (*apo, ("f_D_apo", 0.0)))
+    # the viable tumour is the same: where the dead cells go does not feed back on the living ones
+    np.testing.assert_allclose(out_gone["tumour_cells"][0], out_kept["tumour_cells"][0], rtol=1e-5)
+    assert out_kept["tumour_cells"][0, 8] < 0.3 * out_kept["tumour_cells"][0, 0]  # inhibition kills most cells
+    # kept (the default), the killed cells stay as mass cleared at k_clear and the lesions lag the viable tumour;
+    # cleared at once, the non-viable mass is only what the T cells and NK cells kill
+    assert gone["D"][0, 8] < 0.5 * kept["D"][0, 8]
+    sld_kept, sld_gone = out_kept["sld_mm"][0], out_gone["sld_mm"][0]
+    assert sld_gone[8] < sld_kept[8] - 5.0  # at 8 weeks, the first COMBI-d scan: more than 5 mm smaller
+    assert np.all(sld_gone[1:] <= sld_kept[1:] + 1e-9)
+
+
+def test_a_resistant_subclone_that_evades_t_cells_relapses_where_a_visible_one_is_held():
+    regimen = "dabrafenib 150 mg bid + trametinib 2 mg daily"
+    days = tuple(float(t) for t in range(0, 366, 7))
+    # the melanoma calibration's median T-cell kill (checkmate067: 6.5/day), so that T cells matter
+    tki = (("f_r0", 0.02), ("k_apo", 0.2), ("f_D_apo", 0.0), ("k_CT", 6.5))
+    seen, _ = run(regimen, days, (*tki, ("s_T_r", 1.0)))
+    hidden, out_hidden = run(regimen, days, (*tki, ("s_T_r", 0.0)))
+    # the inhibitors kill the sensitive cells either way ...
+    assert seen["Cs"][0, -1] < 1e-3 * seen["Cs"][0, 0] and hidden["Cs"][0, -1] < 1e-3 * hidden["Cs"][0, 0]
+    # ... the resistant subclone that the T cells still see is cleared (they kill faster per cell as the
+    # tumour shrinks), the one that evades them grows back (Hugo 2015, Haas 2021)
+    assert seen["Cr"][0, -1] < 1e-3 * seen["Cr"][0, 0]
+    assert hidden["Cr"][0, -1] > 5.0 * hidden["Cr"][0, 0]
+    viable = out_hidden["tumour_cells"][0]
+    assert viable[-1] > 2.0 * viable.min()  # a relapse led by that subclone

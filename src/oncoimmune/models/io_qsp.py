@@ -23,17 +23,22 @@ With :math:`C = C_s + C_r + C_e` viable cancer cells and logistic growth :math:`
 .. math::
 
     \dot C_s &= g C_s (1 - E_{TKI})(1 - E_{IFN}) (1 - \mu_r) - (\kappa + k_{apo} E_{TKI}) C_s \\
-    \dot C_r &= g C_r (1 - E_{IFN}) + \mu_r g C_s (1 - E_{TKI})(1 - E_{IFN}) - (\kappa - (1 - s_r) E^{T}_{chemo}) C_r \\
+    \dot C_r &= g C_r (1 - E_{IFN}) + \mu_r g C_s (1 - E_{TKI})(1 - E_{IFN})
+               - (\kappa - (1 - s_{T,r}) \kappa_T - (1 - s_r) E^{T}_{chemo}) C_r \\
     \dot C_e &= g C_e (1 - E_{TKI})(1 - E_{IFN}) - (\kappa - \kappa_T + k_{apo} E_{TKI}) C_e \\
-    \dot D &= (\kappa - d_C)(C_s + C_r) - (1 - s_r) E^{T}_{chemo} C_r + (\kappa - d_C - \kappa_T)\, C_e
-             + k_{apo} E_{TKI} (C_s + C_e) - k_{clear} D
+    \dot D &= (\kappa - d_C)(C_s + C_r) - (1 - s_{T,r}) \kappa_T C_r - (1 - s_r) E^{T}_{chemo} C_r
+             + (\kappa - d_C - \kappa_T)\, C_e
+             + f_{D,apo}\, k_{apo} E_{TKI} (C_s + C_e) - k_{clear} D
 
 :math:`C_e` are cells that escape T-cell recognition (antigen-presentation or interferon-signalling
 loss, the acquired resistance of Zaretsky 2016), present before treatment as a fraction
 :math:`f_{e0}`; they are killed by NK cells, CAR-T cells and drugs only. :math:`D` is the killed,
 non-viable mass still in the lesions (the dead cells of the QSP-IO tumour volume), cleared at
 :math:`k_{clear}`: imaging measures :math:`C + D`, so lesions shrink as fast as the killed mass
-clears, and a residual mass without viable tumour reads as a partial response.
+clears, and a residual mass without viable tumour reads as a partial response. Of the cells that
+targeted therapy drives into apoptosis, a share :math:`f_{D,apo}` (``f_D_apo``, default 1) joins
+that mass; the rest is removed by phagocytes within the day (efferocytosis), so that a lesion can
+shrink under a kinase inhibitor faster than the killed mass of an immune response clears.
 
 where the per-cell kill :math:`\kappa = d_C + \kappa_T + \kappa_{CAR} + \kappa_{NK} + E^{T}_{chemo}`
 sums the T-cell kill (Popel form, suppressed by the PD-1 axis)
@@ -47,7 +52,9 @@ growth of sensitive cells, :math:`E_{TKI} = 1 - \prod_i (1 - I_{max,i} c_i/(IC_{
 arise by mutation at :math:`\mu_r` per division and pre-exist as a fraction :math:`f_{r0}` of
 the tumour (:func:`initial_state`); they feel the cytotoxic kill at a relative sensitivity
 :math:`s_r` (``s_chemo_r``: 1 by default, resistance to targeted therapy only; 0 for a
-multidrug-resistant subclone, Goldie–Coldman). Interferon-α is antiproliferative,
+multidrug-resistant subclone, Goldie–Coldman), and the T-cell kill at :math:`s_{T,r}` (``s_T_r``: 1
+by default; 0 for a subclone whose resistance to MAPK inhibition comes with immune evasion, as in
+half of the melanomas progressing on it, Hugo 2015). Interferon-α is antiproliferative,
 :math:`E_{IFN} = I_{IFN}\, c_{IFN}/(EC_{50,IFN} + c_{IFN})`.
 
 PD-1 axis
@@ -392,6 +399,8 @@ def rhs(y, p, dy):
         IC50_CS2,
         Imax_CS2,
         k_CT_CTLA4,
+        f_D_apo,
+        s_T_r,
     ) = p
 
     # -- exposures ------------------------------------------------------------------------
@@ -436,7 +445,7 @@ def rhs(y, p, dy):
     grow_s = g * Cs * (1.0 - e_TKI) * ifn
     dy[0] = grow_s * (1.0 - mu_r) - (kill + apo) * Cs
     chemo_r = (1.0 - s_chemo_r) * chemo_T  # cytotoxic kill the resistant subclone escapes
-    dy[1] = g * Cr * ifn + mu_r * grow_s - (kill - chemo_r) * Cr
+    dy[1] = g * Cr * ifn + mu_r * grow_s - (kill - (1.0 - s_T_r) * kill_T - chemo_r) * Cr
 
     # -- priming, effectors, Tregs --------------------------------------------------------
     dy[2] = alpha_A * C / (C + b_A) * (1.0 + a_IFN * e_IFN) - mu_A * A
@@ -506,7 +515,9 @@ def rhs(y, p, dy):
 
     # -- immune-escape cancer cells and the non-viable mass of the lesions ----------------
     dy[37] = g * Ce * (1.0 - e_TKI) * ifn - (d_C + kill_x + apo) * Ce
-    dy[38] = (kill_T + kill_x) * (Cs + Cr) - chemo_r * Cr + (kill_x + apo) * Ce + apo * Cs - k_clear * D
+    dy[38] = (
+        kill_T * (Cs + s_T_r * Cr) + kill_x * (Cs + Cr + Ce) - chemo_r * Cr + f_D_apo * apo * (Cs + Ce) - k_clear * D
+    )
 
     # -- corticosteroids (one-compartment oral PK per slot) ---------------------------------
     dy[39] = -ka_CS1 * CS1_0
@@ -1292,6 +1303,33 @@ PARAMETERS = (
         "populations",
         "maximal T-cell kill rate per cancer cell added at full CTLA-4 occupancy (k_CT + k_CT_CTLA4 O_CTLA4)",
         (0.0, 1000.0),
+    ),
+    _par(
+        "f_D_apo",
+        1.0,
+        "1",
+        "U: default 1, every cell killed by targeted-therapy apoptosis stays in the lesion as non-viable mass "
+        "cleared at k_clear, as the immune-killed mass is. Apoptotic cells are removed by phagocytes in a rapid, "
+        "efficient, high-capacity process (Elliott MR, Ravichandran KS, The dynamics of apoptotic cell clearance, "
+        "Dev Cell 2016;38:147, abstract V, venue R), so a share below 1 is fitted where a targeted therapy's "
+        "shrinkage is a target (the combi_d calibration)",
+        "share of the cells killed by targeted-therapy apoptosis (k_apo E_TKI) that join the non-viable mass D; "
+        "the rest is cleared at once",
+        (0.0, 1.0),
+    ),
+    _par(
+        "s_T_r",
+        1.0,
+        "1",
+        "U: default 1, the subclone resistant to targeted therapy is as visible to T cells as the sensitive cells. "
+        "Melanomas progressing on MAPK inhibitors showed CD8 T-cell deficiency or exhaustion and loss of antigen "
+        "presentation in half of the cases (Hugo W et al., Cell 2015;162:1271, abstract V), and relapses after "
+        "targeted therapy are cross-resistant to immunotherapy through a cancer-cell-instructed immunosuppressive "
+        "microenvironment driven by the reactivated MAPK pathway (Haas L et al., Nat Cancer 2021;2:693, abstract "
+        "V): 0 for such a subclone; a two-component mixture over patients (share carrying 0) in the combi_d "
+        "calibration",
+        "T-cell kill of the targeted-therapy-resistant subclone Cr relative to sensitive cells",
+        (0.0, 1.0),
     ),
 )
 

@@ -16,8 +16,9 @@ machinery (:func:`oncoimmune.trial.run_trial`, side effects on), and the report 
 Probabilities carry 95 % Wilson intervals (sampling uncertainty of the virtual cohort); the
 median PFS its Kaplan–Meier 95 % interval. The virtual patients are those of the tumour type's
 calibration where one exists (:data:`~oncoimmune.trial._calibration.DEFAULT_CALIBRATIONS`: melanoma
-uses the CheckMate 067 calibration, large B-cell lymphoma the ZUMA-1 one, NSCLC the KEYNOTE-024 one);
-renal cell carcinoma runs on the model defaults, which are not calibrated. The uncertainty of the
+uses the CheckMate 067 calibration, and its BRAF/MEK option the COMBI-d one built on it; large B-cell
+lymphoma the ZUMA-1 one, NSCLC the KEYNOTE-024 one); renal cell carcinoma runs on the model defaults,
+which are not calibrated. The uncertainty of the
 model itself is not in these intervals, and the report says so.
 
 Research and education software. This is not a prediction for a real person and never a
@@ -67,6 +68,11 @@ DEFAULT_THERAPIES: dict[str, dict[str, str]] = {
 
 BRAF_OPTIONS = {"dabrafenib + trametinib": "dabrafenib 150 mg bid + trametinib 2 mg daily"}
 """Added for a melanoma profile with ``braf_v600: true`` (targeted therapy needs the mutation)."""
+
+BRAF_CALIBRATION = "combi_d"
+"""The calibration of the :data:`BRAF_OPTIONS` (BRAF/MEK inhibition fitted to COMBI-d on the melanoma
+population of ``checkmate067``); their oral doses are spread over the dosing interval
+(``treatment.oral_input: continuous``), as in the COMBI-d validation."""
 
 _PROFILE_KEYS = {
     "tumour_type",
@@ -167,6 +173,11 @@ class Prediction:
                         if self.calibration
                         else "No calibration exists for this tumour type yet: the model defaults are used."
                     )
+                    + "".join(
+                        f" Option '{name}' uses the '{o['calibration']}' calibration."
+                        for name, o in self.options.items()
+                        if o.get("calibration") != self.calibration
+                    )
                 ),
             }
         )
@@ -225,16 +236,19 @@ def predict(
     for name, regimen in options.items():
         # One single-arm trial per option with the same seed and size: the population sampler is
         # prefix-stable, so every option is given to the same virtual patients (paired comparison).
+        braf = tt == "melanoma" and name in BRAF_OPTIONS and regimen == BRAF_OPTIONS[name]
+        calibration = BRAF_CALIBRATION if braf else DEFAULT_CALIBRATIONS.get(tt)
         spec = trial_spec_from_dict(
             {
                 "name": f"predict: {tt} profile, {name}",
                 "population": {"tumour_type": tt, "overrides": overrides},
-                "calibration": DEFAULT_CALIBRATIONS.get(tt),
+                "calibration": calibration,
                 "patients": int(samples),
                 "seed": int(seed),
                 "arms": [{"name": name, "regimen": regimen}],
                 "scans": {"every_weeks": 8},
                 "follow_up": {"months": follow_up_months},
+                "treatment": {"oral_input": "continuous" if braf else "doses"},
             },
             where="predict",
         )
@@ -264,5 +278,6 @@ def predict(
             ),
             "median_pfs_months": s["median_pfs_months"],
             "median_pfs_ci95_months": s["median_pfs_ci_months"],
+            "calibration": calibration,
         }
     return Prediction(prof, int(samples), int(seed), out, trials, DEFAULT_CALIBRATIONS.get(tt))
