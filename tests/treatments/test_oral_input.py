@@ -102,3 +102,16 @@ def test_an_unknown_oral_input_is_an_error_naming_it():
     with pytest.raises(ValidationError, match="oral_input") as err:
         plan_patient("io_qsp", COMBO, PATIENT, 30.0, oral_input="smooth")
     assert "smooth" in str(err.value) and "continuous" in str(err.value)
+
+
+def test_a_one_compartment_drug_is_spread_too_and_a_drug_never_cleared_is_an_error():
+    # vemurafenib's PK is one compartment (Q = 0): its steady state is that of the depot and the central state
+    run = _both("vemurafenib 960 mg bid")
+    out = {m: r.outputs() for m, r in run.items()}
+    at = (GRID >= STEADY[0]) & (GRID <= STEADY[-1])
+    mean = {m: o["targeted_effect"][0, at].mean() for m, o in out.items()}
+    assert mean["continuous"] == pytest.approx(mean["doses"], abs=0.002)
+    # without clearance the doses accumulate for ever: no steady state to match, and the error names the parameter
+    with pytest.raises(ValidationError, match="CL_tk1") as err:
+        plan_patient("io_qsp", "vemurafenib 960 mg bid", PATIENT, 30.0, oral_input="continuous", params={"CL_tk1": 0.0})
+    assert "continuous" in str(err.value)

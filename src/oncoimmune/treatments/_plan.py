@@ -411,10 +411,22 @@ def mean_effect_ic50(model: Model, slot: DoseSlot, params: Mapping[str, float], 
     ka, f, cl, v1 = value("ka"), value("F", 1.0), value("CL"), value("V1")
     q, v2 = value("Q"), value("V2", 1.0)
     ic50 = float(params.get(f"IC50{slot.suffix}", defaults[f"IC50{slot.suffix}"]))
-    a = np.array([[-ka, 0.0, 0.0], [f * ka, -(cl + q) / v1, q / v2], [0.0, q / v1, -q / v2]])
+    for name, v in (("ka", ka), ("CL", cl), ("V1", v1)):
+        if not (math.isfinite(v) and v > 0.0):
+            raise ValidationError(
+                slot.pk.get(name, name),
+                "be > 0 for a continuous oral input (no steady state without absorption and clearance)",
+                v,
+                f"oral_input='continuous', slot {slot.name}",
+            )
+    if q > 0.0:
+        a = np.array([[-ka, 0.0, 0.0], [f * ka, -(cl + q) / v1, q / v2], [0.0, q / v1, -q / v2]])
+    else:  # one compartment: a peripheral state that exchanges nothing would make I - e^{A tau} singular
+        a = np.array([[-ka, 0.0], [f * ka, -cl / v1]])
+    m0 = a.shape[0]
     n = MEAN_EFFECT_POINTS
     step = expm(a * (tau / (n - 1)))
-    x = np.linalg.solve(np.eye(3) - expm(a * tau), np.array([dose, 0.0, 0.0]))
+    x = np.linalg.solve(np.eye(m0) - expm(a * tau), np.eye(m0)[0] * dose)
     c = np.empty(n)
     for k in range(n):
         c[k] = x[1] / v1
