@@ -57,6 +57,17 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         note="the melanoma population of `checkmate067` with dacarbazine: its effect is not calibrated",
         misses=("dacarbazine: median_pfs_months",),
     ),
+    "brim3": ValidationRun(
+        1350,
+        2012,
+        note="calibration `brim3` (vemurafenib's potency on the `combi_d` population) was fitted on 600 other "
+        "patients (seed 1011) to the vemurafenib ORR and the PFS hazard ratio; the dacarbazine arm is not calibrated",
+        misses=(
+            "vemurafenib: median_pfs_months",
+            "dacarbazine: median_pfs_months",
+            "vemurafenib: os_hr vs dacarbazine",
+        ),
+    ),
     "combi_d": ValidationRun(
         1200,
         2015,
