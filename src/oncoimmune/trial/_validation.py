@@ -75,6 +75,21 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         "patients (seed 1015); the oral doses are spread over their dosing interval (the spec's "
         "`treatment.oral_input: continuous`)",
     ),
+    "combi_v": ValidationRun(
+        1408,
+        2016,
+        calibrated=False,
+        note="an out-of-sample check: nothing was fitted to COMBI-v; the `brim3` calibration holds the doublet's "
+        "values fitted to COMBI-d and vemurafenib's fitted to BRIM-3",
+        misses=(
+            "dabrafenib + trametinib: orr",
+            "vemurafenib: median_pfs_months",
+            "dabrafenib + trametinib: pfs_rate.36",
+            "vemurafenib: pfs_rate.36",
+            "dabrafenib + trametinib: os_rate.36",
+            "vemurafenib: os_rate.36",
+        ),
+    ),
     "keynote024": ValidationRun(
         1200,
         24,
