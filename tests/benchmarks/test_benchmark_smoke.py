@@ -198,3 +198,37 @@ def test_scipy_driver_restarts_at_doses_and_reports_after_them():
     )
     assert ok1
     assert y1[1, model.state_index("M")] == pytest.approx(5.0 / 0.9 * (1.0 - math.exp(-0.9)), rel=1e-7)
+
+
+def test_oral_case_scipy_loop_solves_the_plan_oncoimmune_solves():
+    """Case 3 compares oncoimmune and a scipy loop on each patient's plan: the loop must be given the same
+    parameters, initial state and doses (here: 20 days of dabrafenib bid + trametinib daily, dose by dose and
+    spread), or its speed would be measured on another problem."""
+    patients = bench._oral_patients(2)[:2]
+    model = oncoimmune.get_model(bench.ORAL_MODEL)
+    t = np.arange(0.0, 21.0, 1.0)
+    for mode in ("doses", "continuous"):
+        res = oncoimmune.simulate_treatment(
+            bench.ORAL_MODEL, bench.ORAL_REGIMEN, patients, t, oral_input=mode, rtol=1e-9
+        )
+        for i, (p, y0, events) in enumerate(bench._oral_items(res)):
+            y, ok = bench.integrate_scipy(model.rhs, p, y0, events, t, method="LSODA", rtol=1e-10, atol=1e-12)
+            assert ok
+            out = model.outputs(y[None], p[None, None, :])
+            # the tumour starts where oncoimmune's does and follows it to within 0.001 mm of SLD
+            np.testing.assert_allclose(out["sld_mm"][0], res.outputs()["sld_mm"][i], rtol=0, atol=1e-3)
+            # and the drugs went in: dabrafenib's central amount after the first doses matches
+            k = model.state_index("tk1_1")
+            assert y[5, k] > 0
+            np.testing.assert_allclose(y[:, k], np.asarray(res.result.y)[i, :, k], rtol=1e-5, atol=1e-9)
+
+
+def test_oral_errors_measure_sld_in_mm_and_relative_where_measurable():
+    ref = np.array([[50.0, 40.0, 8.0]])
+    sld = np.array([[51.0, 38.0, 7.0]])
+    cells = np.array([[1e9, 5e8, 1e6]])
+    ref_cells = np.array([[1e9, 4e8, 2e6]])
+    d_sld, rel_sld, rel_cells = bench._oral_errors(sld, cells, ref, ref_cells)
+    assert d_sld[0] == pytest.approx(2.0)  # the largest absolute difference, in mm
+    assert rel_sld[0] == pytest.approx(2.0 / 40.0)  # 8 mm is below RECIST's 10 mm: not counted relatively
+    assert rel_cells[0] == pytest.approx(0.25)  # 2e6 is below 1 % of the 1e9 baseline: not counted

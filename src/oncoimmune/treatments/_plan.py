@@ -304,6 +304,7 @@ def plan_patient(
     nominal: dict[str, tuple[float, float]] = {}  # drug -> (first spread amount in slot units, interval)
     boluses: dict[tuple[str, float], list[float]] = {}
     infusions: dict[tuple[str, float], list[tuple[float, float]]] = {}
+    salt_factor: dict[str, float | None] = {}
     for adm in adms:
         slot = slot_of[adm.drug]
         factor = _TO_SLOT_UNIT.get((adm.amount_unit, slot.unit))
@@ -317,9 +318,11 @@ def plan_patient(
                 "route", f"be one of {sorted(slot.routes)} for slot {slot.name}", route, f"{where}: {adm.drug}"
             )
         state = slot.routes[route]
-        pk = get_drug(adm.drug).pk
-        if pk is not None and pk.amount_factor is not None:
-            factor *= pk.amount_factor.value  # prescribed salt or prodrug -> modelled species
+        if adm.drug not in salt_factor:  # looked up once per drug, not per administration
+            pk = get_drug(adm.drug).pk
+            salt_factor[adm.drug] = pk.amount_factor.value if pk is not None and pk.amount_factor is not None else None
+        if salt_factor[adm.drug] is not None:
+            factor *= salt_factor[adm.drug]  # prescribed salt or prodrug -> modelled species
         amount = adm.amount * factor
         duration = adm.duration_days
         if route == "oral" and duration == 0:
