@@ -68,10 +68,12 @@ def test_every_shipped_calibration_carries_units_sources_flags_and_its_provenanc
     prov = cal.provenance
     # fitted on patients the validation of its spec does not use
     assert prov["seed"] != VALIDATION_RUNS[prov["spec"]].seed
+    for other in prov.get("also", []):  # and so for every trial fitted jointly
+        assert other["seed"] != VALIDATION_RUNS[other["spec"]].seed, other
     assert prov["evaluations"] >= 1 and prov["problem"]["name"] == name
     # the problem that produced it ships with it
     problem = load_calibration_problem(ROOT / "examples" / "calibration" / f"{name}.yaml")
-    assert problem.model_dump(mode="json") == prov["problem"]
+    assert problem.record() == prov["problem"]
 
 
 def test_a_spec_names_a_calibration_and_its_own_entries_override_it():
@@ -293,6 +295,97 @@ def test_a_problem_builds_on_a_base_calibration_and_fits_what_its_start_adds(tmp
     assert row["metric"] == "pfs_rate.30" and row["simulated"] is not None
     cal = load_calibration(str(write_calibration(doc, tmp_path / "on_top.yaml")))
     assert cal.parameters["k_pro"].value == 2.0
+
+
+def _joint_problem(**changes):
+    data = {
+        "name": "joint",
+        "spec": "brim3",
+        "base": "combi_d",
+        "patients": 10,
+        "seed": 4,
+        "targets": [{"arm": "vemurafenib", "metric": "orr", "value": 0.48, "tolerance": 0.05}],
+        "also": [
+            {
+                "spec": "combi_v",
+                "patients": 10,
+                "seed": 6,
+                "targets": [
+                    {"arm": "vemurafenib", "metric": "orr", "value": 0.51, "tolerance": 0.05},
+                    {
+                        "arm": "vemurafenib",
+                        "metric": "median_pfs_months",
+                        "value": 7.3,
+                        "tolerance": 0.25,
+                        "kind": "relative",
+                    },
+                ],
+            }
+        ],
+        "stages": [
+            {
+                "targets": ["orr"],
+                "max_evaluations": 2,
+                "free": {"parameters.vemurafenib:IC50.median": {"lower": 5.0, "upper": 5000.0}},
+            }
+        ],
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_joint_problem_fits_one_population_to_several_trials(tmp_path):
+    """``also`` trials run the candidate calibration too (not their specs' own), their targets add to the loss
+    (a stage's metric names select them in every trial), and the file reports each row with its trial."""
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(_joint_problem()))
+    doc = calibrate(load_calibration_problem(tmp_path / "p.yaml"))
+    main, *others = doc["targets"]
+    assert "trial" not in main and main["metric"] == "orr"
+    assert [(r["trial"], r["metric"]) for r in others] == [("combi_v", "orr"), ("combi_v", "median_pfs_months")]
+    assert doc["provenance"]["also"] == [{"spec": "combi_v", "patients": 10, "seed": 6}]
+
+    # the reported loss is every trial's: the sum over all rows (median PFS not in the stage, but in the total)
+    def term(r):
+        scale = r["tolerance"] * (r["target"] if r["kind"] == "relative" else 1.0)
+        sim = r["simulated"] if r["simulated"] is not None else 10.0 * r["target"] + 10.0 * scale
+        return ((sim - r["target"]) / scale) ** 2
+
+    assert doc["provenance"]["loss"] == pytest.approx(sum(term(r) for r in doc["targets"]), rel=1e-4)
+    # the also-trial's figures are those of COMBI-v run with the fitted file on the same patients
+    out = write_calibration(doc, tmp_path / "joint.yaml")
+    spec = yaml.safe_load((ROOT / "examples/trials/combi_v.yaml").read_text())
+    spec.update(calibration=str(out), patients=10, seed=6)
+    summary = run_trial(trial_spec_from_dict(spec)).summary
+    for row in others:
+        sim = metric_value(summary, row["arm"], row["metric"])
+        assert (sim != sim) if row["simulated"] is None else sim == pytest.approx(row["simulated"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d["also"][0].update(spec="brim3"), "also.0.spec"),  # the main spec again
+        (lambda d: d["also"][0].update(seed=-1), "also.0.seed"),
+        (lambda d: d["also"][0].update(targets=[]), "also.0.targets"),
+        (lambda d: d["stages"][0].update(targets=["cr"]), "stages.0.targets"),  # in no trial's targets
+    ],
+)
+def test_bad_joint_problems_name_the_field(tmp_path, edit, field):
+    data = _joint_problem()
+    edit(data)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ValidationError, match=rf"'{field}"):
+        load_calibration_problem(tmp_path / "p.yaml")
+
+
+def test_a_joint_trial_of_another_tumour_type_is_refused(tmp_path):
+    data = _joint_problem()
+    data["also"][0].update(
+        spec="keynote024", targets=[{"arm": "pembrolizumab", "metric": "orr", "value": 0.45, "tolerance": 0.05}]
+    )
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ValidationError, match=r"'also.0.spec'.*melanoma"):
+        calibrate(load_calibration_problem(tmp_path / "p.yaml"))
 
 
 def test_spec_targets_are_reported_as_published_vs_simulated(tmp_path):

@@ -1009,12 +1009,14 @@ def calibrate_command(
         doc = calibrate(problem, workers=w, progress=progress)
     write_calibration(doc, out)
     table = Table(title=f"{problem.name}: target vs simulated ({problem.patients} virtual patients)")
-    for col in ("arm", "metric", "target", "simulated", "tolerance", "inside"):
+    joint = bool(problem.also)
+    for col in ("trial", "arm", "metric", "target", "simulated", "tolerance", "inside")[0 if joint else 1 :]:
         table.add_column(col)
     for row in doc["targets"]:
         tol = f"±{row['tolerance']:g}" + (" (rel.)" if row["kind"] == "relative" else "")
         sim = "—" if row["simulated"] is None else f"{row['simulated']:.3g}"
-        table.add_row(row["arm"], row["metric"], f"{row['target']:g}", sim, tol, "yes" if row["inside"] else "no")
+        cells = [row["arm"], row["metric"], f"{row['target']:g}", sim, tol, "yes" if row["inside"] else "no"]
+        table.add_row(*([row.get("trial", problem.spec)] if joint else []), *cells)
     _console().print(table)
     _console().print(f"calibration -> {out} (loss {doc['provenance']['loss']:.3g})")
 

@@ -15,7 +15,12 @@ A calibration problem (YAML, validated; example ``examples/calibration/checkmate
   ``median_os_months``, ``os_rate.36``, ``pfs_rate.12``, ``trae_g3plus`` ...), ``kind`` ``absolute``
   (tolerance in the metric's unit) or ``relative`` (fraction of the value), and a ``weight`` (0: reported,
   not fitted);
-* ``stages``: a sequence of ``{free: {knob: {lower, upper, scale}}, targets: [metric names]}``; a knob
+* ``also`` (optional): more trials fitted jointly, each ``{spec, patients, seed, targets}``: every evaluation
+  runs the candidate calibration on each of them too (their specs' own calibrations are replaced by it, as
+  the main spec's is), and the loss adds their targets', so one population can be fitted to several trials
+  of the same drugs (COMBI-d, BRIM-3 and COMBI-v); their rows in the result carry ``trial: SPEC``;
+* ``stages``: a sequence of ``{free: {knob: {lower, upper, scale}}, targets: [metric names]}`` (a metric
+  name selects that metric's targets in every trial of the problem); a knob
   is a dotted path into the calibration (``parameters.k_CT.median``, ``parameters.nu_CTLA4.value``,
   ``death_model.tumour.hazard_per_day``), searched on a log or linear scale within its bounds.
 
@@ -82,6 +87,15 @@ class Stage(_Frozen):
     max_evaluations: int = Field(default=80, ge=1, le=10_000)
 
 
+class JointTrial(_Frozen):
+    """A further trial of a calibration problem, fitted jointly with its main spec."""
+
+    spec: str = Field(min_length=1)
+    patients: int = Field(gt=0, le=100_000)
+    seed: int = Field(ge=0)
+    targets: list[Target] = Field(min_length=1)
+
+
 class CalibrationProblem(_Frozen):
     """A calibration problem (see the module docstring)."""
 
@@ -93,7 +107,13 @@ class CalibrationProblem(_Frozen):
     start: dict[str, Any] = Field(default_factory=dict)
     base: str | None = Field(default=None, min_length=1, description="Calibration the start builds on")
     targets: list[Target] = Field(min_length=1)
+    also: list[JointTrial] = Field(default_factory=list, description="More trials fitted jointly")
     stages: list[Stage] = Field(min_length=1)
+
+    def record(self) -> dict[str, Any]:
+        """The problem as the provenance records it (JSON types; no ``also`` key when no trial is joint, as
+        written before joint problems existed, so older calibrations' records and digests still match)."""
+        return self.model_dump(mode="json", exclude=None if self.also else {"also"})
 
     @model_validator(mode="after")
     def _consistent(self) -> CalibrationProblem:
@@ -108,7 +128,11 @@ class CalibrationProblem(_Frozen):
                 load_calibration(self.base)
             except OncoimmuneError as exc:
                 raise ValidationError("base", f"name a valid calibration ({exc})", self.base) from None
-        metrics = {t.metric for t in self.targets}
+        names = [self.spec, *(a.spec for a in self.also)]
+        for i, a in enumerate(self.also):
+            if names.count(a.spec) > 1:
+                raise ValidationError(f"also.{i}.spec", "name a trial spec not already in the problem", a.spec)
+        metrics = {t.metric for t in self.targets} | {t.metric for a in self.also for t in a.targets}
         for i, st in enumerate(self.stages):
             missing = sorted(set(st.targets) - metrics)
             if missing:
@@ -224,19 +248,34 @@ def calibrate(
     from oncoimmune.trial._run import run_trial
     from oncoimmune.trial._spec import SPEC_DIR, trial_spec_from_dict
 
-    spec_path = SPEC_DIR / f"{problem.spec}.yaml"
-    spec_path = spec_path if spec_path.is_file() else Path(problem.spec)
-    raw = read_yaml(spec_path, "trial spec")
-    if not isinstance(raw, Mapping):
-        raise ValidationError("spec", "be a trial spec (a mapping)", raw, problem.name)
-    # the spec's own calibration is what is being fitted: start from the problem's values instead
-    spec = trial_spec_from_dict({k: v for k, v in raw.items() if k != "calibration"}, where=spec_path.name)
-    base = spec.model_dump(mode="json")
-    base["patients"] = problem.patients
-    base["seed"] = problem.seed
-    base["calibration"] = None
-    # the trial computes the figures the problem fits (landmark rates at the months its targets name)
-    base["targets"] = [t.model_dump(mode="json") for t in problem.targets]
+    def trial_base(name: str, patients: int, seed: int, targets: list[Target]) -> tuple[Any, dict[str, Any]]:
+        spec_path = SPEC_DIR / f"{name}.yaml"
+        spec_path = spec_path if spec_path.is_file() else Path(name)
+        raw = read_yaml(spec_path, "trial spec")
+        if not isinstance(raw, Mapping):
+            raise ValidationError("spec", "be a trial spec (a mapping)", raw, problem.name)
+        # the spec's own calibration is what is being fitted: start from the problem's values instead
+        spec = trial_spec_from_dict({k: v for k, v in raw.items() if k != "calibration"}, where=spec_path.name)
+        d = spec.model_dump(mode="json")
+        d["patients"] = patients
+        d["seed"] = seed
+        d["calibration"] = None
+        # the trial computes the figures the problem fits (landmark rates at the months its targets name)
+        d["targets"] = [t.model_dump(mode="json") for t in targets]
+        return spec, d
+
+    spec, base = trial_base(problem.spec, problem.patients, problem.seed, problem.targets)
+    trials: list[tuple[str | None, dict[str, Any], list[Target]]] = [(None, base, problem.targets)]
+    for i, a in enumerate(problem.also):
+        other, d = trial_base(a.spec, a.patients, a.seed, a.targets)
+        if (other.model, other.population.tumour_type) != (spec.model, spec.population.tumour_type):
+            raise ValidationError(
+                f"also.{i}.spec",
+                f"run the main spec's model and tumour type ({spec.model}, {spec.population.tumour_type})",
+                f"{a.spec}: {other.model}, {other.population.tumour_type}",
+                problem.name,
+            )
+        trials.append((a.spec, d, a.targets))
     state: dict[str, Any] = copy.deepcopy(problem.start)
     if problem.base is not None:
         from oncoimmune.trial._calibration import check_calibration_fits, load_calibration
@@ -248,19 +287,32 @@ def calibrate(
     state.setdefault("plausible", {})
     state.setdefault("death_model", {})
     history: list[_Evaluation] = []
-    cache: dict[str, tuple[float, dict[str, float], dict[str, Any]]] = {}
+    cache: dict[str, tuple[float, dict[str, float], list[dict[str, Any]]]] = {}
 
-    def run(cal: Mapping[str, Any]) -> dict[str, Any]:
-        d = copy.deepcopy(base)
+    def run_one(cal: Mapping[str, Any], trial: Mapping[str, Any]) -> dict[str, Any]:
+        d = copy.deepcopy(dict(trial))
         d["population"]["parameters"] = cal["parameters"]
         d["population"]["plausible"] = cal["plausible"]
         d["death_model"] = cal["death_model"]
         return run_trial(trial_spec_from_dict(d, where="calibration"), workers=workers).summary
 
+    def run(cal: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The summaries of every trial of the problem, the main spec's first."""
+        return [run_one(cal, d) for _, d, _ in trials]
+
+    def joint_loss(summaries: list[dict[str, Any]], metrics: set[str] | None) -> tuple[float, dict[str, float]]:
+        total, figures = 0.0, {}
+        for (label, _, targets), summary in zip(trials, summaries, strict=True):
+            chosen = [t for t in targets if metrics is None or t.metric in metrics]
+            loss, figs = _loss(summary, chosen)
+            total += loss
+            figures.update({k if label is None else f"{label}/{k}": v for k, v in figs.items()})
+        return total, figures
+
     total_evals = sum(st.max_evaluations for st in problem.stages)
     done = 0
     for k, stage in enumerate(problem.stages):
-        targets = [t for t in problem.targets if t.metric in stage.targets]
+        metrics = set(stage.targets)
         names = list(stage.free)
         knobs = [stage.free[n] for n in names]
 
@@ -283,7 +335,7 @@ def calibrate(
                 v = math.sqrt(kn.lower * kn.upper) if kn.scale == "log" else 0.5 * (kn.lower + kn.upper)
             start.append(float(min(max(float(v), kn.lower), kn.upper)))
 
-        def objective(x: np.ndarray, stage_index: int = k, names: list[str] = names, targets: list = targets) -> float:
+        def objective(x: np.ndarray, stage_index: int = k, names: list[str] = names, metrics: set = metrics) -> float:
             nonlocal done
             values = from_x(x)
             cal = copy.deepcopy(state)
@@ -291,9 +343,9 @@ def calibrate(
                 _set_path(cal, n, float(f"{v:.6g}"))
             key = json.dumps(cal, sort_keys=True)
             if key not in cache:
-                summary = run(cal)
-                loss, figures = _loss(summary, targets)
-                cache[key] = (loss, figures, summary)
+                summaries = run(cal)
+                loss, figures = joint_loss(summaries, metrics)
+                cache[key] = (loss, figures, summaries)
             loss, figures, _ = cache[key]
             history.append(_Evaluation(stage_index, dict(zip(names, values, strict=True)), loss, figures))
             done += 1
@@ -322,9 +374,11 @@ def calibrate(
         del res  # the optimum is read from the history (the best evaluation, rounded as evaluated)
 
     final = run(state)
-    rows = evaluate_targets(final, problem.targets)
-    loss, _ = _loss(final, problem.targets)
-    digest = hashlib.sha256(json.dumps(problem.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    rows = evaluate_targets(final[0], problem.targets)
+    for (label, _, targets), summary in zip(trials[1:], final[1:], strict=True):
+        rows += [{"trial": label, **row} for row in evaluate_targets(summary, targets)]
+    loss, _ = joint_loss(final, None)
+    digest = hashlib.sha256(json.dumps(problem.record(), sort_keys=True).encode()).hexdigest()
     return {
         "name": problem.name,
         "description": problem.description,
@@ -336,12 +390,17 @@ def calibrate(
         "targets": rows,
         "provenance": {
             "command": "oncoimmune calibrate PROBLEM.yaml --out FILE.yaml (problem below)",
-            "problem": problem.model_dump(mode="json"),
+            "problem": problem.record(),
             "problem_sha256": digest,
             "spec": problem.spec,
             "base": problem.base,
             "patients": problem.patients,
             "seed": problem.seed,
+            **(
+                {"also": [{"spec": a.spec, "patients": a.patients, "seed": a.seed} for a in problem.also]}
+                if problem.also
+                else {}
+            ),
             "evaluations": len(history),
             "loss": round(float(loss), 6),
             "oncoimmune": __version__,
