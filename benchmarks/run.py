@@ -1324,6 +1324,9 @@ ORAL_SEED = 20_261_130
 ORAL_N_ACCURACY = 8
 ORAL_RTOL = 1e-6  # oncoimmune's default and the scipy loop's
 ORAL_REF = ("LSODA", 1e-10, 1e-12)  # method, rtol, atol of the reference
+# io_qsp sets a population below 0.9 cells (1e-12 for the immune ones) to zero; the scipy loop solves the bare
+# equations, so oncoimmune runs with the engine's numerical-zero threshold instead (same equations for all tools).
+ORAL_NO_EXTINCTION = 1e-300
 
 
 @dataclass
@@ -1366,10 +1369,13 @@ def _oral_patients(n: int) -> list[Any]:
 
 
 def _oral_simulate(patients: Sequence[Any], mode: str, **kw: Any) -> Any:
-    from oncoimmune import simulate_treatment
+    """oncoimmune on case 3, with io_qsp's extinction rule off (see ``ORAL_NO_EXTINCTION``)."""
+    import oncoimmune
 
     t = np.arange(0.0, ORAL_DAYS + 1.0, 1.0)
-    return simulate_treatment(ORAL_MODEL, ORAL_REGIMEN, list(patients), t, oral_input=mode, **kw)
+    model = oncoimmune.get_model(ORAL_MODEL)
+    kw.setdefault("extinction", {k: ORAL_NO_EXTINCTION for k in model.extinction})
+    return oncoimmune.simulate_treatment(ORAL_MODEL, ORAL_REGIMEN, list(patients), t, oral_input=mode, **kw)
 
 
 def _oral_scipy_task(
@@ -1439,10 +1445,13 @@ def run_oral(reps: int, quick: bool) -> OralResult:
 
     plan_ms = {}
     for m in ("doses", "continuous"):  # the Python part of a run: each patient's plan (doses, PK parameters)
-        t = time.perf_counter()
-        for c in acc:
-            plan_patient(ORAL_MODEL, ORAL_REGIMEN, c, float(ORAL_DAYS), oral_input=m)
-        plan_ms[m] = 1e3 * (time.perf_counter() - t) / len(acc)
+        passes = []
+        for _ in range(3):  # the fastest of three passes (the first pays one-time imports and caches)
+            t = time.perf_counter()
+            for c in acc:
+                plan_patient(ORAL_MODEL, ORAL_REGIMEN, c, float(ORAL_DAYS), oral_input=m)
+            passes.append(1e3 * (time.perf_counter() - t) / len(acc))
+        plan_ms[m] = min(passes)
     log(f"  events per patient: {n_events}")
 
     pool = Pool(_scipy_init, (ORAL_MODEL, None))
@@ -1529,6 +1538,11 @@ def run_oral(reps: int, quick: bool) -> OralResult:
     return OralResult(rows, n_events, reference_s, first_call_s, plan_ms)
 
 
+def _mm(x: float) -> str:
+    """Millimetres: three decimals, or scientific notation below a thousandth (not a misleading 0.000)."""
+    return f"{x:.3f}" if x >= 1e-3 or x == 0 else f"{x:.1e}"
+
+
 def _oral_summary(res: OralResult | None) -> list[str]:
     """Case 3's bullet for the summary (no bar: the issue sets none for it)."""
     if res is None:
@@ -1563,7 +1577,11 @@ def render_oral(res: OralResult) -> list[str]:
         f"(docs/trials.md) the doses are spread over their dosing interval as a zero-order input with the IC50 that "
         f"keeps the mean growth inhibition, and the plan holds {res.n_events['continuous']:,}. The scipy loop "
         "solves the same equations (the model's `rhs`, same parameters and initial state per patient) with "
-        "`solve_ivp`, restarting at every event, for both plans.",
+        "`solve_ivp`, restarting at every event, for both plans. io_qsp's extinction rule (a population that falls "
+        "below 0.9 cells, 1e-12 for the immune ones, is set to zero: `model.extinction`) is switched off in "
+        f"oncoimmune's runs here (threshold {ORAL_NO_EXTINCTION:g}, the engine's numerical zero), because the scipy "
+        "loop and the reference solve the bare equations; with it on, a trajectory in which a population dies out "
+        "parts from the reference by a few hundredths of a millimetre of SLD.",
         "",
         f"Reference: scipy {ORAL_REF[0]} at rtol {ORAL_REF[1]:g}, atol {ORAL_REF[2]:g} on the dose-by-dose plan "
         f"(numba-compiled right-hand side; {res.reference_s:.0f} s for the accuracy set of the first "
@@ -1583,8 +1601,8 @@ def render_oral(res: OralResult) -> list[str]:
         steps = "–" if math.isnan(r.steps_median) else f"{r.steps_median:,.0f}"
         out.append(
             f"| {r.tool} | {'dose by dose' if r.mode == 'doses' else 'spread (continuous)'} | {r.settings} | {tp} | "
-            f"{r.n_per_run:,} | {r.failures}/{r.n_failure_check} | {steps} | {r.sld_err_median:.3f} | "
-            f"{r.sld_err_max:.3f} | {r.sld_rel_err_max:.1%} | {r.cells_err_max:.1%} |"
+            f"{r.n_per_run:,} | {r.failures}/{r.n_failure_check} | {steps} | {_mm(r.sld_err_median)} | "
+            f"{_mm(r.sld_err_max)} | {r.sld_rel_err_max:.1%} | {r.cells_err_max:.1%} |"
         )
     out += [
         "",
@@ -1592,12 +1610,13 @@ def render_oral(res: OralResult) -> list[str]:
         f"**{spread.median / scipy_doses.median:,.0f}×** the scipy loop's dose by dose. Its largest SLD difference "
         f"from the dose-by-dose reference is {spread.sld_err_max:.2f} mm ({spread.sld_rel_err_max:.1%} of the SLD "
         f"where it is at least 10 mm; RECIST's thresholds are 20 % and 30 %); dose by dose, oncoimmune is within "
-        f"{doses.sld_err_max:.3f} mm of the reference.",
+        f"{doses.sld_err_max:.1e} mm of the reference.",
         f"- On the spread input the scipy loop runs {scipy_spread.median:,.1f} patients/s against oncoimmune's "
         f"{spread.median:,.1f}: with four events left, the problem is smooth and LSODA (non-stiff Adams steps where "
         "it can) is cheap, while much of oncoimmune's run is planning, the Python part that builds each patient's "
         f"administrations and PK parameters: {res.plan_ms['continuous']:.1f} ms per patient with the spread input "
-        f"({res.plan_ms['doses']:.1f} ms dose by dose; measured alone on the accuracy set, one thread) of the "
+        f"({res.plan_ms['doses']:.1f} ms dose by dose; measured alone on the accuracy set, one thread, the fastest "
+        "of three passes) of the "
         f"{1e3 / spread.median:.1f} ms of wall time per patient of a run.",
         f"- oncoimmune's kernel for {ORAL_MODEL}: cold compilation in a fresh process {res.cold_compile_s:.1f} s; "
         f"first call in this process, loading that cache (2 patients): {res.first_call_s:.1f} s. scipy is timed in "

@@ -378,6 +378,18 @@ def test_bad_joint_problems_name_the_field(tmp_path, edit, field):
         load_calibration_problem(tmp_path / "p.yaml")
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "examples" / "calibration").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_example_problem_loads_and_names_shipped_specs(path):
+    """The example problems are what a user copies: each validates and every trial it runs is a shipped spec
+    (the joint braf_mek.yaml too, whose result is recorded in its header and not shipped)."""
+    from oncoimmune.trial._spec import SPEC_DIR
+
+    problem = load_calibration_problem(path)
+    for spec in [problem.spec, *(a.spec for a in problem.also)]:
+        assert (SPEC_DIR / f"{spec}.yaml").is_file(), spec
+    assert problem.name == path.stem
+
+
 def test_a_joint_trial_of_another_tumour_type_is_refused(tmp_path):
     data = _joint_problem()
     data["also"][0].update(
