@@ -1487,8 +1487,13 @@ def run_oral(reps: int, quick: bool) -> OralResult:
             n0, target_s, n_max = targets[mode]
             cohort = _oral_patients(n_max if not quick else 16)
             log(f"  oncoimmune, {mode}")
-            n, tp = _timed(lambda k, m=mode, c=cohort: _oral_simulate(c[:k], m), n0, target_s, reps, len(cohort))
-            r = _oral_simulate(cohort[:n], mode)
+            last: dict[str, Any] = {}  # the last timed run (N patients): its failures and steps are reported
+
+            def timed_run(k: int, m: str = mode, c: list[Any] = cohort, last: dict[str, Any] = last) -> None:
+                last["r"] = _oral_simulate(c[:k], m)
+
+            n, tp = _timed(timed_run, n0, target_s, reps, len(cohort))
+            r = last["r"]
             out = runs[mode].outputs()
             d_sld, r_sld, d_cells = _oral_errors(out["sld_mm"], out["tumour_cells"], ref_sld, ref_cells)
             rows.append(
