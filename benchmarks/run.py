@@ -1324,9 +1324,6 @@ ORAL_SEED = 20_261_130
 ORAL_N_ACCURACY = 8
 ORAL_RTOL = 1e-6  # oncoimmune's default and the scipy loop's
 ORAL_REF = ("LSODA", 1e-10, 1e-12)  # method, rtol, atol of the reference
-# io_qsp sets a population below 0.9 cells (1e-12 for the immune ones) to zero; the scipy loop solves the bare
-# equations, so oncoimmune runs with the engine's numerical-zero threshold instead (same equations for all tools).
-ORAL_NO_EXTINCTION = 1e-300
 
 
 @dataclass
@@ -1369,12 +1366,15 @@ def _oral_patients(n: int) -> list[Any]:
 
 
 def _oral_simulate(patients: Sequence[Any], mode: str, **kw: Any) -> Any:
-    """oncoimmune on case 3, with io_qsp's extinction rule off (see ``ORAL_NO_EXTINCTION``)."""
+    """oncoimmune on case 3 with io_qsp's extinction rule off: a population below 0.9 cells (1e-12 for the immune
+    ones) is set to zero there, while the scipy loop solves the bare equations, so oncoimmune runs with the engine's
+    numerical-zero threshold instead (same equations for all tools)."""
     import oncoimmune
+    from oncoimmune.solve._simulate import NUMERICAL_EXTINCTION
 
     t = np.arange(0.0, ORAL_DAYS + 1.0, 1.0)
     model = oncoimmune.get_model(ORAL_MODEL)
-    kw.setdefault("extinction", {k: ORAL_NO_EXTINCTION for k in model.extinction})
+    kw.setdefault("extinction", {k: NUMERICAL_EXTINCTION for k in model.extinction})
     return oncoimmune.simulate_treatment(ORAL_MODEL, ORAL_REGIMEN, list(patients), t, oral_input=mode, **kw)
 
 
@@ -1570,6 +1570,8 @@ def _oral_summary(res: OralResult | None) -> list[str]:
 
 def render_oral(res: OralResult) -> list[str]:
     """Case 3's section of the report."""
+    from oncoimmune.solve._simulate import NUMERICAL_EXTINCTION
+
     by = {(r.tool, r.mode): r for r in res.rows}
     spread, doses = by[("oncoimmune", "continuous")], by[("oncoimmune", "doses")]
     scipy_doses, scipy_spread = by[("scipy loop", "doses")], by[("scipy loop", "continuous")]
@@ -1584,7 +1586,7 @@ def render_oral(res: OralResult) -> list[str]:
         "solves the same equations (the model's `rhs`, same parameters and initial state per patient) with "
         "`solve_ivp`, restarting at every event, for both plans. io_qsp's extinction rule (a population that falls "
         "below 0.9 cells, 1e-12 for the immune ones, is set to zero: `model.extinction`) is switched off in "
-        f"oncoimmune's runs here (threshold {ORAL_NO_EXTINCTION:g}, the engine's numerical zero), because the scipy "
+        f"oncoimmune's runs here (threshold {NUMERICAL_EXTINCTION:g}, the engine's numerical zero), because the scipy "
         "loop and the reference solve the bare equations; with it on, a trajectory in which a population dies out "
         "parts from the reference by a few hundredths of a millimetre of SLD.",
         "",
