@@ -23,3 +23,21 @@ def test_second_process_loads_the_compiled_kernel_from_disk():
     )
     stats = json.loads(out.stdout.strip().splitlines()[-1])
     assert stats == {"hits": 1, "misses": 0}
+
+
+def test_a_running_process_keeps_its_kernel_when_the_model_file_is_edited(monkeypatch):
+    """A fit left running while someone edits the model's source keeps solving the model it imported:
+    once a process has the kernel of an rhs function, it does not read the source file again."""
+    import inspect
+
+    from oncoimmune.solve import _compile
+
+    model = oi.get_model("kirschner_panetta_1998")
+    first = _compile.kernel_for(model)
+
+    def edited(obj):
+        raise AssertionError("the model source was read again")
+
+    monkeypatch.setattr(inspect, "getsource", edited)
+    assert _compile.kernel_for(model) is first
+    assert _compile.kernel_for(model, jacobian="auto", method="radau5") is first

@@ -42,6 +42,10 @@ _METHOD = "# @@METHOD@@"
 METHODS = ("radau5", "rodas4", "radau9")  # index = METHOD constant in the kernel
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _LOADED: dict[str, ModuleType] = {}
+_BY_FUNCTION: dict[tuple, ModuleType] = {}
+"""Kernels by (rhs function object, model name, jacobian, method): a process keeps the kernel of the
+function it imported, even if the model's source file changes on disk while it runs (a fit left
+running while the model is edited), and does not re-read and hash the source at every call."""
 _LOCK = threading.Lock()
 
 
@@ -88,6 +92,9 @@ def kernel_for(model: Model, jacobian: str = "auto", method: str = "radau5") -> 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     func = model.rhs
+    known = _BY_FUNCTION.get((func, model.name, jacobian, method))
+    if known is not None:
+        return known
     module = getattr(func, "__module__", None)
     name = getattr(func, "__qualname__", "")
     if not module or module == "__main__" or not _IDENT.match(module) or not _IDENT.match(name) or "." in name:
@@ -121,6 +128,7 @@ def kernel_for(model: Model, jacobian: str = "auto", method: str = "radau5") -> 
     stem = f"kernel_{re.sub(r'[^A-Za-z0-9_]', '_', model.name)}_{method}_{jacobian}_{key}"
     with _LOCK:
         if stem in _LOADED:
+            _BY_FUNCTION[(func, model.name, jacobian, method)] = _LOADED[stem]
             return _LOADED[stem]
         directory = cache_dir() / "kernels"
         directory.mkdir(parents=True, exist_ok=True)
@@ -138,4 +146,5 @@ def kernel_for(model: Model, jacobian: str = "auto", method: str = "radau5") -> 
         sys.modules[modname] = mod
         spec.loader.exec_module(mod)
         _LOADED[stem] = mod
+        _BY_FUNCTION[(func, model.name, jacobian, method)] = mod
         return mod
