@@ -914,9 +914,10 @@ def targeted() -> Section:
         "Targeted therapy (dabrafenib + trametinib) and resistance",
         "Two kinase inhibitors in slots `tk1`, `tk2` inhibit the growth of sensitive cells Cs by "
         "E_TKI = 1 − Π(1 − `Imax_tk1` c/(`IC50_tk1` + c)) (Bliss independence) and induce apoptosis at `k_apo` "
-        "E_TKI. Resistant cells Cr escape both: they pre-exist as a fraction `f_r0` and arise by mutation at "
-        "`mu_r` per division, so the tumour responds, reaches a nadir and progresses as the resistant clone "
-        "takes over.",
+        "E_TKI. Resistant cells Cr escape both but for the share `Sr` of each drug's inhibition they keep (0 in "
+        "the drug files; a calibration may give the MEK inhibitor some): they pre-exist as a fraction `f_r0` and "
+        "arise by mutation at `mu_r` per division, so the tumour responds, reaches a nadir and progresses as the "
+        "resistant clone takes over.",
         (
             ("untreated", f"no drug; growth rate `kg` = {_p(g)}/day, two years, weekly outputs"),
             ("dabrafenib + trametinib", f"`{REGIMENS['targeted']}`; the same patient"),

@@ -410,3 +410,38 @@ def test_a_resistant_subclone_that_evades_t_cells_relapses_where_a_visible_one_i
     assert hidden["Cr"][0, -1] > 5.0 * hidden["Cr"][0, 0]
     viable = out_hidden["tumour_cells"][0]
     assert viable[-1] > 2.0 * viable.min()  # a relapse led by that subclone
+
+
+def _relapse_week(sld: np.ndarray) -> int:
+    """First scan after the nadir at which the lesions exceed 1.2 x the nadir (RECIST progression)."""
+    nadir = int(np.argmin(sld))
+    later = np.nonzero(sld[nadir:] > 1.2 * sld[nadir])[0]
+    return nadir + int(later[0]) if later.size else len(sld)
+
+
+def test_a_resistant_subclone_that_keeps_part_of_the_mek_inhibition_relapses_later():
+    regimen = "dabrafenib 150 mg bid + trametinib 2 mg daily"
+    days = tuple(float(t) for t in range(0, 731, 7))
+    # a resistant subclone that evades the T cells, so that only the inhibitors act on it
+    tki = (("f_r0", 0.02), ("k_apo", 0.2), ("f_D_apo", 0.0), ("s_T_r", 0.0))
+    escape, out_escape = run(regimen, days, tki)
+    kept, out_kept = run(regimen, days, (*tki, ("trametinib:Sr", 0.3)))
+    # Sr 0 (the drug files' value): the subclone escapes both drugs, grows from the first day and the lesions
+    # progress within the first year
+    assert escape["Cr"][0, 26] > 2.0 * escape["Cr"][0, 0]
+    assert _relapse_week(out_escape["sld_mm"][0]) < 52
+    # keeping 30 % of trametinib's inhibition (and its apoptosis), it shrinks instead and there is no relapse in
+    # two years
+    assert kept["Cr"][0, 26] < 0.1 * kept["Cr"][0, 0]
+    assert _relapse_week(out_kept["sld_mm"][0]) == len(days)
+    # the sensitive cells hardly depend on it (only through the immune response to a smaller tumour)
+    np.testing.assert_allclose(kept["Cs"][0, :5], escape["Cs"][0, :5], rtol=0.02)
+
+
+def test_a_subclone_that_keeps_all_of_both_inhibitions_is_as_sensitive_as_the_rest():
+    regimen = "dabrafenib 150 mg bid + trametinib 2 mg daily"
+    days = tuple(float(t) for t in range(0, 113, 7))
+    # no mutation inflow and the same T-cell kill: with Sr 1 for both drugs the two clones are the same cells
+    both = (("f_r0", 0.02), ("mu_r", 0.0), ("s_T_r", 1.0), ("dabrafenib:Sr", 1.0), ("trametinib:Sr", 1.0))
+    res, _ = run(regimen, days, both)
+    np.testing.assert_allclose(res["Cr"][0] / res["Cr"][0, 0], res["Cs"][0] / res["Cs"][0, 0], rtol=1e-5)

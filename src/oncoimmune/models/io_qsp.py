@@ -23,12 +23,12 @@ With :math:`C = C_s + C_r + C_e` viable cancer cells and logistic growth :math:`
 .. math::
 
     \dot C_s &= g C_s (1 - E_{TKI})(1 - E_{IFN}) (1 - \mu_r) - (\kappa + k_{apo} E_{TKI}) C_s \\
-    \dot C_r &= g C_r (1 - E_{IFN}) + \mu_r g C_s (1 - E_{TKI})(1 - E_{IFN})
-               - (\kappa - (1 - s_{T,r}) \kappa_T - (1 - s_r) E^{T}_{chemo}) C_r \\
+    \dot C_r &= g C_r (1 - E^{r}_{TKI})(1 - E_{IFN}) + \mu_r g C_s (1 - E_{TKI})(1 - E_{IFN})
+               - (\kappa - (1 - s_{T,r}) \kappa_T - (1 - s_r) E^{T}_{chemo} + k_{apo} E^{r}_{TKI}) C_r \\
     \dot C_e &= g C_e (1 - E_{TKI})(1 - E_{IFN}) - (\kappa - \kappa_T + k_{apo} E_{TKI}) C_e \\
     \dot D &= (\kappa - d_C)(C_s + C_r) - (1 - s_{T,r}) \kappa_T C_r - (1 - s_r) E^{T}_{chemo} C_r
              + (\kappa - d_C - \kappa_T)\, C_e
-             + f_{D,apo}\, k_{apo} E_{TKI} (C_s + C_e) - k_{clear} D
+             + f_{D,apo}\, k_{apo} (E_{TKI} (C_s + C_e) + E^{r}_{TKI} C_r) - k_{clear} D
 
 :math:`C_e` are cells that escape T-cell recognition (antigen-presentation or interferon-signalling
 loss, the acquired resistance of Zaretsky 2016), present before treatment as a fraction
@@ -50,11 +50,14 @@ sums the T-cell kill (Popel form, suppressed by the PD-1 axis)
 growth of sensitive cells, :math:`E_{TKI} = 1 - \prod_i (1 - I_{max,i} c_i/(IC_{50,i} + c_i))`
 (Bliss independence for a doublet), and induces apoptosis :math:`k_{apo} E_{TKI}`; resistant cells
 arise by mutation at :math:`\mu_r` per division and pre-exist as a fraction :math:`f_{r0}` of
-the tumour (:func:`initial_state`); they feel the cytotoxic kill at a relative sensitivity
-:math:`s_r` (``s_chemo_r``: 1 by default, resistance to targeted therapy only; 0 for a
-multidrug-resistant subclone, Goldie–Coldman), and the T-cell kill at :math:`s_{T,r}` (``s_T_r``: 1
-by default; 0 for a subclone whose resistance to MAPK inhibition comes with immune evasion, as in
-half of the melanomas progressing on it, Hugo 2015). Interferon-α is antiproliferative,
+the tumour (:func:`initial_state`). They keep a share :math:`S_{r,i}` (``Sr``, per drug, 0 by default) of each
+drug's inhibition, :math:`E^{r}_{TKI} = 1 - \prod_i (1 - S_{r,i} I_{max,i} c_i/(IC_{50,i} + c_i))`: a BRAF
+inhibitor's resistant subclone, which mostly reactivates MAPK signalling upstream of MEK, stays partly
+sensitive to a MEK inhibitor, the rationale of the BRAF/MEK doublet. They feel the cytotoxic kill at a
+relative sensitivity :math:`s_r` (``s_chemo_r``: 1 by default, resistance to targeted therapy only; 0 for
+a multidrug-resistant subclone, Goldie–Coldman), and the T-cell kill at :math:`s_{T,r}` (``s_T_r``: 1 by
+default; 0 for a subclone whose resistance to MAPK inhibition comes with immune evasion, as in half of
+the melanomas progressing on it, Hugo 2015). Interferon-α is antiproliferative,
 :math:`E_{IFN} = I_{IFN}\, c_{IFN}/(EC_{50,IFN} + c_{IFN})`.
 
 PD-1 axis
@@ -369,6 +372,7 @@ def rhs(y, p, dy):
         V2_tk1,
         IC50_tk1,
         Imax_tk1,
+        Sr_tk1,
         ka_tk2,
         F_tk2,
         CL_tk2,
@@ -377,6 +381,7 @@ def rhs(y, p, dy):
         V2_tk2,
         IC50_tk2,
         Imax_tk2,
+        Sr_tk2,
         k_apo,
         n_lesions,  # noqa: RUF059 (read by outputs only)
         f_r0,  # noqa: RUF059 (read by initial_state only)
@@ -425,7 +430,10 @@ def rhs(y, p, dy):
     chemo_L = EmaxL_ch1 * h1 + EmaxL_ch2 * h2
     k1 = tk1_1 / V1_tk1
     k2 = tk2_1 / V1_tk2
-    e_TKI = 1.0 - (1.0 - Imax_tk1 * k1 / (IC50_tk1 + k1)) * (1.0 - Imax_tk2 * k2 / (IC50_tk2 + k2))
+    e1 = Imax_tk1 * k1 / (IC50_tk1 + k1)
+    e2 = Imax_tk2 * k2 / (IC50_tk2 + k2)
+    e_TKI = 1.0 - (1.0 - e1) * (1.0 - e2)
+    e_r = 1.0 - (1.0 - Sr_tk1 * e1) * (1.0 - Sr_tk2 * e2)
     s1 = CS1_1 / V1_CS1
     s2 = CS2_1 / V1_CS2
     f_cs = (1.0 - Imax_CS1 * s1 / (IC50_CS1 + s1)) * (1.0 - Imax_CS2 * s2 / (IC50_CS2 + s2))  # steroid damping
@@ -445,7 +453,7 @@ def rhs(y, p, dy):
     grow_s = g * Cs * (1.0 - e_TKI) * ifn
     dy[0] = grow_s * (1.0 - mu_r) - (kill + apo) * Cs
     chemo_r = (1.0 - s_chemo_r) * chemo_T  # cytotoxic kill the resistant subclone escapes
-    dy[1] = g * Cr * ifn + mu_r * grow_s - (kill - (1.0 - s_T_r) * kill_T - chemo_r) * Cr
+    dy[1] = g * Cr * ifn * (1.0 - e_r) + mu_r * grow_s - (kill - (1.0 - s_T_r) * kill_T - chemo_r + k_apo * e_r) * Cr
 
     # -- priming, effectors, Tregs --------------------------------------------------------
     dy[2] = alpha_A * C / (C + b_A) * (1.0 + a_IFN * e_IFN) - mu_A * A
@@ -516,7 +524,11 @@ def rhs(y, p, dy):
     # -- immune-escape cancer cells and the non-viable mass of the lesions ----------------
     dy[37] = g * Ce * (1.0 - e_TKI) * ifn - (d_C + kill_x + apo) * Ce
     dy[38] = (
-        kill_T * (Cs + s_T_r * Cr) + kill_x * (Cs + Cr + Ce) - chemo_r * Cr + f_D_apo * apo * (Cs + Ce) - k_clear * D
+        kill_T * (Cs + s_T_r * Cr)
+        + kill_x * (Cs + Cr + Ce)
+        - chemo_r * Cr
+        + f_D_apo * (apo * (Cs + Ce) + k_apo * e_r * Cr)
+        - k_clear * D
     )
 
     # -- corticosteroids (one-compartment oral PK per slot) ---------------------------------
@@ -1163,6 +1175,14 @@ def _tki_slot(slot: str):
             (1e-9, 1e9),
         ),
         _par(f"Imax_{slot}", 0.0, "1", _SLOT, f"targeted slot {slot}: maximal growth inhibition", _FRAC),
+        _par(
+            f"Sr_{slot}",
+            0.0,
+            "1",
+            _SLOT,
+            f"targeted slot {slot}: share of its inhibition kept on the resistant subclone",
+            _FRAC,
+        ),
     )
 
 
