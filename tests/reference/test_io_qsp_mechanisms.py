@@ -445,3 +445,31 @@ def test_a_subclone_that_keeps_all_of_both_inhibitions_is_as_sensitive_as_the_re
     both = (("f_r0", 0.02), ("mu_r", 0.0), ("s_T_r", 1.0), ("dabrafenib:Sr", 1.0), ("trametinib:Sr", 1.0))
     res, _ = run(regimen, days, both)
     np.testing.assert_allclose(res["Cr"][0] / res["Cr"][0, 0], res["Cs"][0] / res["Cs"][0, 0], rtol=1e-5)
+
+
+def test_the_resistant_subclone_loses_its_share_of_each_drugs_apoptosis_to_the_non_viable_mass():
+    """The Sr terms of the right-hand side, exactly: only the drug present acts, through its own slot's Sr,
+    and the apoptotic resistant cells join the non-viable mass D in the share f_D_apo."""
+    model = get_model("io_qsp")
+    ix = model.state_index
+    y = model.initial_values()
+    y[ix("Cs")], y[ix("Cr")], y[ix("D")] = 1e9, 2e8, 0.0
+    y[ix("tk2_1")] = 0.5  # mg of a drug in slot tk2 only, slot tk1 empty
+    base = dict(kg=0.0, k_apo=0.2, Imax_tk2=1.0, IC50_tk2=0.01, V1_tk2=10.0, f_D_apo=1.0)
+    e2 = 1.0 * (0.5 / 10.0) / (0.01 + 0.5 / 10.0)
+
+    def deriv(**kw):
+        dy = np.zeros_like(y)
+        io_qsp.rhs(y, model.parameter_values(**{**base, **kw}), dy)
+        return dy
+
+    none, kept = deriv(), deriv(Sr_tk2=0.3)
+    # no growth (kg 0): the resistant cells die faster by exactly k_apo Sr e2 Cr
+    np.testing.assert_allclose(none[ix("Cr")] - kept[ix("Cr")], 0.2 * 0.3 * e2 * 2e8, rtol=1e-12)
+    # ... which the non-viable mass gains with f_D_apo 1, and not with f_D_apo 0
+    np.testing.assert_allclose(kept[ix("D")] - none[ix("D")], 0.2 * 0.3 * e2 * 2e8, rtol=1e-12)
+    gone = deriv(Sr_tk2=0.3, f_D_apo=0.0)
+    np.testing.assert_allclose(gone[ix("D")], deriv(f_D_apo=0.0)[ix("D")], rtol=1e-12)
+    # the sensitive cells do not see it, and the empty slot's Sr does nothing
+    assert kept[ix("Cs")] == none[ix("Cs")]
+    np.testing.assert_array_equal(deriv(Sr_tk1=0.3), none)

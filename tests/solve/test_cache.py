@@ -34,6 +34,7 @@ def test_a_running_process_keeps_its_kernel_when_the_model_file_is_edited(monkey
 
     model = oi.get_model("kirschner_panetta_1998")
     first = _compile.kernel_for(model)
+    assert _compile.kernel_for(model, jacobian="fd") is not first  # the memo keeps kernels apart
 
     def edited(obj):
         raise AssertionError("the model source was read again")

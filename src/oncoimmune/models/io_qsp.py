@@ -1223,7 +1223,7 @@ PARAMETERS = (
         0.02,
         "1/day",
         f"{_U}; tumour half-life about 5 weeks on BRAF/MEK inhibition (order of the TGI shrinkage rates, population.md §1.8)",
-        "apoptosis of sensitive cells at full targeted-therapy effect",
+        "apoptosis of sensitive cells at full targeted-therapy effect (of resistant ones at their share Sr of it)",
         (0.0, 100.0),
     ),
     _par(
@@ -1333,8 +1333,8 @@ PARAMETERS = (
         "efficient, high-capacity process (Elliott MR, Ravichandran KS, The dynamics of apoptotic cell clearance, "
         "Dev Cell 2016;38:147, abstract V, venue R), so a share below 1 is fitted where a targeted therapy's "
         "shrinkage is a target (the combi_d calibration)",
-        "share of the cells killed by targeted-therapy apoptosis (k_apo E_TKI) that join the non-viable mass D; "
-        "the rest is cleared at once",
+        "share of the cells killed by targeted-therapy apoptosis (k_apo E_TKI; k_apo E_r on the resistant "
+        "subclone) that join the non-viable mass D; the rest is cleared at once",
         (0.0, 1.0),
     ),
     _par(
