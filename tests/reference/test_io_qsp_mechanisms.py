@@ -21,6 +21,7 @@ import pytest
 from oncoimmune.models import get_model, io_qsp
 from oncoimmune.treatments import Covariates, Regimen
 from oncoimmune.treatments._plan import simulate_treatment
+from oncoimmune.trial import assess_response
 
 T = np.arange(0.0, 366.0)
 
@@ -412,11 +413,9 @@ def test_a_resistant_subclone_that_evades_t_cells_relapses_where_a_visible_one_i
     assert viable[-1] > 2.0 * viable.min()  # a relapse led by that subclone
 
 
-def _relapse_week(sld: np.ndarray) -> int:
-    """First scan after the nadir at which the lesions exceed 1.2 x the nadir (RECIST progression)."""
-    nadir = int(np.argmin(sld))
-    later = np.nonzero(sld[nadir:] > 1.2 * sld[nadir])[0]
-    return nadir + int(later[0]) if later.size else len(sld)
+def _progression_day(out: dict, days: tuple[float, ...]) -> float:
+    """The RECIST 1.1 progression day of the patient's two lesions scanned on ``days`` (NaN if none)."""
+    return float(assess_response(out["sld_mm"], days, n_lesions=2).progression_day[0])
 
 
 def test_a_resistant_subclone_that_keeps_part_of_the_mek_inhibition_relapses_later():
@@ -429,11 +428,11 @@ def test_a_resistant_subclone_that_keeps_part_of_the_mek_inhibition_relapses_lat
     # Sr 0 (the drug files' value): the subclone escapes both drugs, grows from the first day and the lesions
     # progress within the first year
     assert escape["Cr"][0, 26] > 2.0 * escape["Cr"][0, 0]
-    assert _relapse_week(out_escape["sld_mm"][0]) < 52
+    assert _progression_day(out_escape, days) < 365
     # keeping 30 % of trametinib's inhibition (and its apoptosis), it shrinks instead and there is no relapse in
     # two years
     assert kept["Cr"][0, 26] < 0.1 * kept["Cr"][0, 0]
-    assert _relapse_week(out_kept["sld_mm"][0]) == len(days)
+    assert np.isnan(_progression_day(out_kept, days))
     # the sensitive cells hardly depend on it (only through the immune response to a smaller tumour)
     np.testing.assert_allclose(kept["Cs"][0, :5], escape["Cs"][0, :5], rtol=0.02)
 
