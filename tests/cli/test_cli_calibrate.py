@@ -19,6 +19,12 @@ def test_bad_problem_and_options_give_one_line_and_exit_2(run_cli, tmp_path):
     assert r.exit_code == 2 and "'--out'" in r.output and "end in .yaml" in r.output
     r = run_cli("calibrate", PROBLEM, "--out", tmp_path / "c.yaml", "--workers", "0")
     assert r.exit_code == 2 and "'--workers'" in r.output
+    r = run_cli("calibrate", PROBLEM, "--out", tmp_path / "c.yaml", "--journal", tmp_path / "j.txt")
+    assert r.exit_code == 2 and "'--journal'" in r.output and "end in .jsonl" in r.output
+    (tmp_path / "j.jsonl").write_text("a log of something else\n")
+    r = run_cli("calibrate", PROBLEM, "--out", tmp_path / "c.yaml", "--journal", tmp_path / "j.jsonl")
+    assert r.exit_code == 2 and "'journal'" in r.output and "written by `oncoimmune calibrate`" in r.output
+    assert not (tmp_path / "c.yaml").exists()
     data = yaml.safe_load(PROBLEM.read_text())
     data["targets"][0]["metric"] = "orrr"
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(data))

@@ -424,3 +424,41 @@ def test_spec_targets_are_reported_as_published_vs_simulated(tmp_path):
         _spec(targets=[{"arm": "nobody", "metric": "orr", "value": 0.4, "tolerance": 0.05}])
     with pytest.raises(ValidationError, match=r"'targets\[0\]'.*needs versus"):
         _spec(targets=[{"arm": "nivolumab", "metric": "pfs_hr", "value": 0.4, "tolerance": 0.05}])
+
+
+def test_a_journal_resumes_a_stopped_search_on_the_same_path(tmp_path, monkeypatch):
+    data = yaml.safe_load(PROBLEM.read_text())
+    data.update(patients=16, seed=5)
+    knobs = {"parameters.k_CT.median": {"lower": 1.0, "upper": 50.0}}
+    data["stages"] = [{"targets": ["orr"], "max_evaluations": 5, "free": knobs}]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    problem = load_calibration_problem(tmp_path / "p.yaml")
+    full = calibrate(problem, journal=tmp_path / "full.jsonl")
+    written = (tmp_path / "full.jsonl").read_text().splitlines()
+    rows = [json.loads(ln) for ln in written[1:]]
+    assert len(rows) >= 4 and {r["stage"] for r in rows} == {0}
+    # the same search killed after three evaluations, while writing the fourth line
+    journal = tmp_path / "search.jsonl"
+    journal.write_text("\n".join(written[:4]) + "\n" + written[4][:20])
+    import oncoimmune.trial._run as run_module
+
+    runs = []
+    real = run_module.run_trial
+    monkeypatch.setattr(run_module, "run_trial", lambda *a, **k: runs.append(1) or real(*a, **k))
+    resumed = calibrate(problem, journal=journal)
+    # it follows the same path: the same points with the same losses, written once each, the cut line gone
+    assert journal.read_text().splitlines() == written
+    assert resumed["parameters"]["k_CT"] == full["parameters"]["k_CT"]
+    assert resumed["targets"] == full["targets"] and resumed["provenance"]["loss"] == full["provenance"]["loss"]
+    # the three journaled evaluations were read back, not re-run (the best one's trial runs once more for
+    # the result's figures if it is among them)
+    best = min(range(len(rows)), key=lambda i: rows[i]["loss"])
+    assert len(runs) == len(rows) - 3 + (best < 3)
+    # a journal of another search is refused, naming the field and the rule
+    other = {**data, "seed": 6}
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    with pytest.raises(ValidationError, match=r"'journal'.*belong to this problem"):
+        calibrate(load_calibration_problem(tmp_path / "other.yaml"), journal=journal)
+    (tmp_path / "bad.jsonl").write_text(written[0] + "\nnot json\n")
+    with pytest.raises(ValidationError, match=r"'journal'.*one evaluation per line.*line 2"):
+        calibrate(problem, journal=tmp_path / "bad.jsonl")

@@ -979,13 +979,23 @@ def calibrate_command(
     workers: Annotated[
         str | None, typer.Option("--workers", metavar="N", help="Engine threads (results do not depend on it).")
     ] = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal",
+            metavar="FILE.jsonl",
+            help="Append every evaluation to FILE (one JSON line each); run again with the same FILE to resume "
+            "a search that stopped: what it holds is read back, not re-run.",
+        ),
+    ] = None,
 ) -> None:
     """Fit a virtual population and death model to published trial figures; write a calibration file.
 
     Runs the stages of PROBLEM.yaml (bounded Nelder-Mead over the named knobs, each evaluation a
     virtual trial on the same patients), prints target vs simulated for every figure and writes the
     calibration (parameters, plausible ranges, death model, targets, provenance) to FILE.yaml, which a
-    trial spec uses with `calibration: FILE.yaml`. This is a search: it takes minutes to hours.
+    trial spec uses with `calibration: FILE.yaml`. This is a search: it takes minutes to hours; with
+    --journal a search that stops can be resumed.
     """
     from rich.table import Table
 
@@ -996,6 +1006,8 @@ def calibrate_command(
         raise ValidationError("--out", "end in .yaml or .yml", str(out))
     if out.exists() and out.is_dir():
         raise ValidationError("--out", "be a file, not a directory", str(out))
+    if journal is not None and journal.suffix != ".jsonl":
+        raise ValidationError("--journal", "end in .jsonl", str(journal))
     problem = load_calibration_problem(problem_path)
     console = _console(stderr=True)
     with _progress_bar(console) as bar:
@@ -1006,7 +1018,7 @@ def calibrate_command(
             if not console.is_terminal:  # a log file gets one line per evaluation instead of a bar
                 console.print(f"evaluation {done}/{total}: loss {loss:.4g}, best {best:.4g}", highlight=False)
 
-        doc = calibrate(problem, workers=w, progress=progress)
+        doc = calibrate(problem, workers=w, progress=progress, journal=journal)
     write_calibration(doc, out)
     table = Table(title=f"{problem.name}: target vs simulated ({problem.patients} virtual patients)")
     joint = bool(problem.also)

@@ -240,8 +240,17 @@ def calibrate(
     *,
     workers: int | None = None,
     progress: Callable[[int, int, float, float], None] | None = None,
+    journal: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run the stages of ``problem``; return the calibration document (see the module docstring)."""
+    """Run the stages of ``problem``; return the calibration document (see the module docstring).
+
+    ``journal`` (a path, optional): every evaluation is appended to it as one JSON line (the knob values,
+    the loss and the fitted figures) as soon as it is computed. Run again with the same journal to resume
+    a search that stopped (killed, out of time): the evaluations already in it are read back instead of
+    re-run, and because the search is deterministic it follows the same path and goes on from where it
+    stopped. A journal belongs to one problem (its ``problem_sha256``); the code is not checked, so resume
+    with the same oncoimmune version.
+    """
     from scipy.optimize import minimize
 
     from oncoimmune import __version__
@@ -287,7 +296,16 @@ def calibrate(
     state.setdefault("plausible", {})
     state.setdefault("death_model", {})
     history: list[_Evaluation] = []
-    cache: dict[str, tuple[float, dict[str, float], list[dict[str, Any]]]] = {}
+    cache: dict[str, tuple[float, dict[str, float], list[dict[str, Any]] | None]] = {}
+    digest = hashlib.sha256(json.dumps(problem.record(), sort_keys=True).encode()).hexdigest()
+    replay: dict[str, tuple[float, dict[str, float]]] = {}
+    if journal is not None:
+        journal = Path(journal)
+        replay = _read_journal(journal, digest, problem.name)
+        if not journal.exists():
+            journal.parent.mkdir(parents=True, exist_ok=True)
+            header = {"journal": "oncoimmune calibrate", "problem": problem.name, "problem_sha256": digest}
+            journal.write_text(json.dumps({**header, "oncoimmune": __version__}) + "\n")
 
     def run_one(cal: Mapping[str, Any], trial: Mapping[str, Any]) -> dict[str, Any]:
         d = copy.deepcopy(dict(trial))
@@ -343,9 +361,17 @@ def calibrate(
                 _set_path(cal, n, float(f"{v:.6g}"))
             key = json.dumps(cal, sort_keys=True)
             if key not in cache:
-                summaries = run(cal)
-                loss, figures = joint_loss(summaries, metrics)
-                cache[key] = (loss, figures, summaries)
+                point = hashlib.sha256(f"{stage_index}:{key}".encode()).hexdigest()
+                if point in replay:  # evaluated by the run that wrote the journal
+                    cache[key] = (*replay[point], None)
+                else:
+                    summaries = run(cal)
+                    loss, figures = joint_loss(summaries, metrics)
+                    cache[key] = (loss, figures, summaries)
+                    if journal is not None:
+                        line = {"point": point, "stage": stage_index, "values": dict(zip(names, values, strict=True))}
+                        with open(journal, "a") as f:
+                            f.write(json.dumps({**line, "loss": loss, "figures": figures}) + "\n")
             loss, figures, _ = cache[key]
             history.append(_Evaluation(stage_index, dict(zip(names, values, strict=True)), loss, figures))
             done += 1
@@ -375,12 +401,11 @@ def calibrate(
 
     # the best evaluation's trials, already run (the state holds its values, rounded as evaluated)
     cached = cache.get(json.dumps(state, sort_keys=True))
-    final = cached[2] if cached is not None else run(state)
+    final = cached[2] if cached is not None and cached[2] is not None else run(state)
     rows = evaluate_targets(final[0], problem.targets)
     for (label, _, targets), summary in zip(trials[1:], final[1:], strict=True):
         rows += [{"trial": label, **row} for row in evaluate_targets(summary, targets)]
     loss, _ = joint_loss(final, None)
-    digest = hashlib.sha256(json.dumps(problem.record(), sort_keys=True).encode()).hexdigest()
     return {
         "name": problem.name,
         "description": problem.description,
@@ -414,6 +439,45 @@ def calibrate(
             ),
         },
     }
+
+
+def _read_journal(path: Path, digest: str, name: str) -> dict[str, tuple[float, dict[str, float]]]:
+    """The evaluations a journal holds, by point; {} for a journal not written yet.
+
+    A last line cut short (the search killed while writing it) is dropped, from the file too, so the
+    resumed search appends whole lines."""
+    if not path.exists():
+        return {}
+    if not path.is_file():
+        raise ValidationError("journal", "be a file", str(path), name)
+    text = path.read_text()
+    lines = text.split("\n")
+    if lines[-1]:  # no final newline: the last line was being written when the search stopped
+        text = text[: len(text) - len(lines[-1])]
+        path.write_text(text)
+    lines = [ln for ln in lines[:-1] if ln]
+    try:
+        header = json.loads(lines[0]) if lines else {}
+    except json.JSONDecodeError:
+        header = {}
+    if header.get("journal") != "oncoimmune calibrate":
+        raise ValidationError("journal", "be a journal written by `oncoimmune calibrate`", str(path), name)
+    if header.get("problem_sha256") != digest:
+        raise ValidationError(
+            "journal",
+            f"belong to this problem (problem_sha256 {digest[:12]}...; a journal resumes the search it was "
+            "written by, and an edited problem is another search)",
+            f"{path}: {header.get('problem')}, problem_sha256 {str(header.get('problem_sha256'))[:12]}...",
+            name,
+        )
+    out: dict[str, tuple[float, dict[str, float]]] = {}
+    for i, ln in enumerate(lines[1:], start=2):
+        try:
+            row = json.loads(ln)
+            out[str(row["point"])] = (float(row["loss"]), {str(k): float(v) for k, v in row["figures"].items()})
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            raise ValidationError("journal", "hold one evaluation per line (JSON)", f"{path}, line {i}", name) from None
+    return out
 
 
 def write_calibration(doc: Mapping[str, Any], path: str | Path) -> Path:
