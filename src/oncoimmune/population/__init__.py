@@ -94,6 +94,7 @@ from oncoimmune.population._sample import (
     sample_population,
     to_covariates,
 )
+from oncoimmune.population._vpop import VPopSelection, select_virtual_population
 
 __all__ = [
     "BLOCK_SIZE",
@@ -101,6 +102,7 @@ __all__ = [
     "DATA_DIR",
     "ParameterDistribution",
     "PlausibleRange",
+    "VPopSelection",
     "check_parameter_set",
     "check_plausible_ranges",
     "ckd_epi_2021",
@@ -110,6 +112,7 @@ __all__ = [
     "draw_plausible",
     "sample_parameters",
     "sample_population",
+    "select_virtual_population",
     "to_covariates",
     "tumour_types",
 ]
