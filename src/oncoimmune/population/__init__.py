@@ -94,12 +94,14 @@ from oncoimmune.population._sample import (
     sample_population,
     to_covariates,
 )
+from oncoimmune.population._mapel import MapelFit, weight_virtual_population
 from oncoimmune.population._vpop import VPopSelection, select_virtual_population
 
 __all__ = [
     "BLOCK_SIZE",
     "COLUMNS",
     "DATA_DIR",
+    "MapelFit",
     "ParameterDistribution",
     "PlausibleRange",
     "VPopSelection",
@@ -115,6 +117,7 @@ __all__ = [
     "select_virtual_population",
     "to_covariates",
     "tumour_types",
+    "weight_virtual_population",
 ]
 
 _DESCRIBE_COLUMNS = ("covariate", "distribution", "parameter", "value", "unit", "flag", "source", "note")

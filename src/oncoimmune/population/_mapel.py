@@ -1,0 +1,316 @@
+r"""Prevalence weighting of virtual patients along mechanistic axes: MAPEL (population.md §5.3-5.4).
+
+Schmidt, Casey, Paterson & Chan, BMC Bioinformatics 2013;14:221 (MAPEL), as generalised in the QSP Toolbox
+of Cheng et al., AAPS J 2017;19:1002 (``BMSQSP/QSPToolbox``: ``evaluateGOF.m``, ``compositeGOF.m``):
+
+1. every virtual patient (VP) has coordinates on a few mechanistic axes (say its growth rate and its
+   T-cell kill), normalised to [0, 1]; each axis is cut into ``bins`` bins at the quantiles of the VPs'
+   coordinates (2 by default, as the toolbox);
+2. a VPop is a set of bin probabilities :math:`\pi_{a,b}` (summing to 1 on each axis); a VP's prevalence
+   weight is :math:`w_v \propto \prod_a \pi_{a, bin(a, v)}`, normalised to :math:`\sum w = 1`; every VP keeps a
+   weight;
+3. each published figure is compared with its weighted simulated counterpart by the toolbox's test and
+   gives a p-value: a rate (ORR, CR, an adverse-event rate) by a 2x2 contingency test (the chi-square
+   approximation, which the toolbox offers besides Fisher's exact test: smooth in the weights), a mean by
+   a two-sided t-test with pooled SD and an SD by a two-sided F-test; the simulated N is the number of
+   VPs behind the figure (the toolbox's ``useEffN`` off, recommended while optimising);
+4. the bin probabilities minimise :math:`-2 \sum_k \log_{10}(p_k + 10^{-16}) +
+   s (N/N_{eff} - 1)/(N - 1) + 10^6 \max(0, N_{eff,min} - N_{eff})` with :math:`N_{eff} = 1/\sum w_v^2`
+   (``spread`` s, ``min_effective_n``), here by Nelder-Mead on per-axis softmax logits from ``starts``
+   random starting points (the toolbox's simplex option);
+5. a VPop is accepted when Fisher's composite p, :math:`P(\chi^2_{2K} > -2 \sum \ln p_k)`, exceeds
+   ``alpha``; the accepted optima from the different starts are the alternate VPops that express the
+   uncertainty left by the targets.
+
+A target's VPs can be a subset (``values`` NaN elsewhere): the VPs of one arm for that arm's ORR; the
+weights are renormalised within it.
+
+>>> import numpy as np
+>>> from oncoimmune.population import weight_virtual_population
+>>> rng = np.random.default_rng(0)
+>>> growth = rng.uniform(size=400)                       # one mechanistic axis
+>>> responder = (growth < 0.5).astype(float)             # slow tumours respond
+>>> fit = weight_virtual_population(growth[:, None], [{"name": "orr", "values": responder, "rate": 0.7, "n": 300}])
+>>> round(fit.figures["orr"]["simulated"], 2), bool(fit.accepted)
+(0.7, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from oncoimmune.errors import ValidationError
+
+__all__ = ["MapelFit", "weight_virtual_population"]
+
+
+@dataclass(frozen=True)
+class MapelFit:
+    """One weighted VPop (:func:`weight_virtual_population`).
+
+    ``weights`` (sum 1), ``bin_probabilities`` (axes x bins), ``bin_edges`` (axes x bins+1, in the axes' own
+    units), ``figures`` (per target: observed, simulated, p-value, test), ``composite_p``, ``effective_n``,
+    ``objective``, ``accepted`` (composite p > alpha), ``alternates`` (the other starts' optima, best first,
+    each a :class:`MapelFit` without alternates) and ``provenance``.
+    """
+
+    weights: np.ndarray
+    bin_probabilities: np.ndarray
+    bin_edges: np.ndarray
+    figures: dict[str, dict[str, Any]]
+    composite_p: float
+    effective_n: float
+    objective: float
+    accepted: bool
+    alternates: tuple[MapelFit, ...] = ()
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    kind: str  # "rate" or "mean"
+    values: np.ndarray  # over the VPs of the target
+    members: np.ndarray  # indices of those VPs
+    observed: float
+    sd: float | None
+    n: int
+
+
+def _targets(targets: Sequence[Mapping[str, Any]], n_vp: int) -> list[_Target]:
+    if not isinstance(targets, Sequence) or isinstance(targets, str) or not targets:
+        raise ValidationError("targets", "be a non-empty list of targets", targets)
+    out: list[_Target] = []
+    for i, t in enumerate(targets):
+        where = f"targets.{i}"
+        if not isinstance(t, Mapping):
+            raise ValidationError(where, "be a mapping {name, values, rate | mean and sd, n}", t)
+        known = {"name", "values", "rate", "mean", "sd", "n"}
+        extra = sorted(set(t) - known)
+        if extra:
+            raise ValidationError(f"{where}.{extra[0]}", f"be one of {sorted(known)}", extra[0])
+        name = t.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"{where}.name", "be a non-empty string", name)
+        values = np.asarray(t.get("values"), dtype=float).reshape(-1)
+        if values.shape != (n_vp,):
+            raise ValidationError(
+                f"{where}.values", f"hold one value per VP ({n_vp}; NaN: not in this target)", values.shape
+            )
+        members = np.flatnonzero(~np.isnan(values))
+        if members.size < 2:
+            raise ValidationError(f"{where}.values", "cover at least 2 VPs", int(members.size))
+        if not np.all(np.isfinite(values[members])):
+            raise ValidationError(
+                f"{where}.values", "be finite or NaN", values[members][~np.isfinite(values[members])][0]
+            )
+        n = t.get("n")
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+            raise ValidationError(
+                f"{where}.n", "be the trial's number of patients behind the figure (an integer >= 2)", n
+            )
+        if ("rate" in t) == ("mean" in t):
+            raise ValidationError(where, "give either rate or mean and sd", sorted(t))
+        if "rate" in t:
+            rate = t["rate"]
+            if not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0 or isinstance(rate, bool):
+                raise ValidationError(f"{where}.rate", "be a fraction in [0, 1]", rate)
+            if not np.all(np.isin(values[members], (0.0, 1.0))):
+                raise ValidationError(
+                    f"{where}.values", "be 0 or 1 for a rate (or NaN)", sorted(set(values[members]))[:3]
+                )
+            out.append(_Target(name, "rate", values[members], members, float(rate), None, int(n)))
+        else:
+            mean, sd = t.get("mean"), t.get("sd")
+            for key, v in (("mean", mean), ("sd", sd)):
+                if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                    raise ValidationError(f"{where}.{key}", "be a finite number", v)
+            if sd <= 0:
+                raise ValidationError(f"{where}.sd", "be > 0", sd)
+            out.append(_Target(name, "mean", values[members], members, float(mean), float(sd), int(n)))
+    names = [t.name for t in out]
+    if len(set(names)) != len(names):
+        raise ValidationError("targets", "have distinct names", names)
+    return out
+
+
+def _p_values(t: _Target, w: np.ndarray) -> tuple[dict[str, float], list[float]]:
+    """The weighted simulated figure and the toolbox's p-values for one target."""
+    from scipy import stats
+
+    wg = w[t.members]
+    total = wg.sum()
+    wg = wg / total if total > 0 else np.full(wg.size, 1.0 / wg.size)
+    n_sim = t.members.size
+    if t.kind == "rate":
+        sim = float(np.dot(wg, t.values))
+        table = np.array([[sim * n_sim, (1.0 - sim) * n_sim], [t.observed * t.n, (1.0 - t.observed) * t.n]])
+        if np.any(table.sum(axis=0) <= 0):  # both rates 0 or both 1: the same figure
+            return {"simulated": sim}, [1.0]
+        p = float(stats.chi2_contingency(table, correction=False)[1])
+        return {"simulated": sim}, [p]
+    mean = float(np.dot(wg, t.values))
+    sd = float(math.sqrt(max(np.dot(wg, (t.values - mean) ** 2), 0.0) * n_sim / (n_sim - 1)))
+    p_mean = float(stats.ttest_ind_from_stats(mean, sd, n_sim, t.observed, t.sd, t.n, equal_var=True).pvalue)
+    if sd <= 0:
+        return {"simulated": mean, "simulated_sd": sd}, [p_mean, 0.0]
+    f = sd**2 / t.sd**2
+    cdf = stats.f.cdf(f, n_sim - 1, t.n - 1)
+    p_sd = float(min(1.0, 2.0 * min(cdf, 1.0 - cdf)))
+    return {"simulated": mean, "simulated_sd": sd}, [0.0 if math.isnan(p_mean) else p_mean, p_sd]
+
+
+def weight_virtual_population(
+    axes: Any,
+    targets: Sequence[Mapping[str, Any]],
+    *,
+    bins: int = 2,
+    starts: int = 5,
+    seed: int = 0,
+    alpha: float = 0.05,
+    spread: float = 0.0,
+    min_effective_n: float = 0.0,
+    max_iterations: int = 4000,
+) -> MapelFit:
+    """Weight virtual patients by bin probabilities on mechanistic axes so that their figures match a trial's.
+
+    Parameters
+    ----------
+    axes
+        Shape ``(n_vp, n_axes)``: each VP's coordinate on each mechanistic axis (any units; binned at quantiles).
+    targets
+        Each ``{"name", "values", "rate", "n"}`` (``values`` 0/1 per VP) or ``{"name", "values", "mean", "sd",
+        "n"}``; ``values`` NaN for the VPs the figure is not about; ``n`` the trial's patients behind it.
+    bins
+        Bins per axis (2, the toolbox's default).
+    starts
+        Starting points of the search (the first: equal bin probabilities, the others random from ``seed``);
+        their optima are the fit and its alternates.
+    alpha
+        Acceptance threshold on Fisher's composite p.
+    spread, min_effective_n
+        The toolbox's penalties on uneven weights (``spreadOut``) and on an effective sample size below a
+        floor (``minEffN``).
+    """
+    from scipy.optimize import minimize
+    from scipy.stats import chi2
+
+    try:
+        x = np.asarray(axes, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError("axes", "be a numeric array", type(axes).__name__) from None
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
+        raise ValidationError("axes", "be a 2-D array with at least 2 VPs (rows) and 1 axis (column)", x.shape)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValidationError(f"axes[{r}, {c}]", "be finite", x[r, c])
+    n_vp, n_axes = x.shape
+    for name, value, lo in (("bins", bins, 2), ("starts", starts, 1), ("max_iterations", max_iterations, 1)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lo:
+            raise ValidationError(name, f"be an integer >= {lo}", value)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValidationError("seed", "be a non-negative integer", seed)
+    if not isinstance(alpha, int | float) or not 0.0 < alpha < 1.0:
+        raise ValidationError("alpha", "be in (0, 1)", alpha)
+    for name, value in (("spread", spread), ("min_effective_n", min_effective_n)):
+        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise ValidationError(name, "be a finite number >= 0", value)
+    ts = _targets(targets, n_vp)
+
+    # step 1: bins at the quantiles of each axis
+    edges = np.quantile(x, np.linspace(0.0, 1.0, bins + 1), axis=0).T  # (n_axes, bins + 1)
+    which = np.empty((n_vp, n_axes), dtype=int)
+    for a in range(n_axes):
+        which[:, a] = np.clip(np.searchsorted(edges[a, 1:-1], x[:, a], side="right"), 0, bins - 1)
+        if len(np.unique(which[:, a])) < bins:
+            raise ValidationError(f"axes[:, {a}]", f"spread over {bins} quantile bins (too many tied values)", bins)
+
+    def probabilities(theta: np.ndarray) -> np.ndarray:
+        logits = np.concatenate([theta.reshape(n_axes, bins - 1), np.zeros((n_axes, 1))], axis=1)
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def weights(pi: np.ndarray) -> np.ndarray:
+        log_w = np.log(pi[np.arange(n_axes)[None, :], which]).sum(axis=1)
+        w = np.exp(log_w - log_w.max())
+        return w / w.sum()
+
+    def evaluate(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, dict[str, dict[str, Any]], float, float]:
+        pi = probabilities(theta)
+        w = weights(pi)
+        eff_n = float(1.0 / np.sum(w**2))
+        figures: dict[str, dict[str, Any]] = {}
+        ps: list[float] = []
+        for t in ts:
+            sim, p = _p_values(t, w)
+            test = "chi-square 2x2" if t.kind == "rate" else "t-test (pooled SD) and F-test"
+            row = {"observed": t.observed, **({"observed_sd": t.sd} if t.sd is not None else {}), **sim}
+            figures[t.name] = {**row, "p": p[0] if len(p) == 1 else p, "test": test, "n_vp": int(t.members.size)}
+            ps += p
+        objective = -2.0 * sum(math.log10(p + 1e-16) for p in ps)
+        if n_vp > 1:
+            objective += spread * (n_vp / eff_n - 1.0) / (n_vp - 1.0)
+        objective += 1e6 * max(0.0, min_effective_n - eff_n)
+        composite = float(chi2.sf(-2.0 * sum(math.log(max(p, 1e-300)) for p in ps), 2 * len(ps)))
+        return objective, pi, w, figures, composite, eff_n
+
+    rng = np.random.default_rng(seed)
+    dim = n_axes * (bins - 1)
+    fits: list[MapelFit] = []
+    for s in range(starts):
+        theta0 = np.zeros(dim) if s == 0 else rng.normal(0.0, 1.0, dim)
+        res = minimize(
+            lambda th: evaluate(th)[0],
+            theta0,
+            method="Nelder-Mead",
+            options={"maxiter": max_iterations, "maxfev": max_iterations, "xatol": 1e-6, "fatol": 1e-9},
+        )
+        objective, pi, w, figures, composite, eff_n = evaluate(res.x)
+        fits.append(
+            MapelFit(
+                weights=w,
+                bin_probabilities=pi,
+                bin_edges=edges,
+                figures=figures,
+                composite_p=composite,
+                effective_n=eff_n,
+                objective=objective,
+                accepted=composite > alpha,
+            )
+        )
+    fits.sort(key=lambda f: f.objective)
+    best = fits[0]
+    provenance = {
+        "method": "MAPEL prevalence weighting (Schmidt 2013; QSP Toolbox, Cheng 2017; population.md §5.3-5.4)",
+        "bins": int(bins),
+        "starts": int(starts),
+        "seed": int(seed),
+        "alpha": float(alpha),
+        "spread": float(spread),
+        "min_effective_n": float(min_effective_n),
+        "vps": int(n_vp),
+        "axes": int(n_axes),
+        "targets": [t.name for t in ts],
+        "accepted_starts": int(sum(f.accepted for f in fits)),
+    }
+    return MapelFit(
+        weights=best.weights,
+        bin_probabilities=best.bin_probabilities,
+        bin_edges=best.bin_edges,
+        figures=best.figures,
+        composite_p=best.composite_p,
+        effective_n=best.effective_n,
+        objective=best.objective,
+        accepted=best.accepted,
+        alternates=tuple(fits[1:]),
+        provenance=provenance,
+    )
