@@ -78,6 +78,7 @@ from oncoimmune.population._distributions import (
     resolve_tumour_type,
     tumour_type_names,
 )
+from oncoimmune.population._mapel import MapelFit, weight_virtual_population
 from oncoimmune.population._parameters import (
     ParameterDistribution,
     PlausibleRange,
@@ -94,7 +95,6 @@ from oncoimmune.population._sample import (
     sample_population,
     to_covariates,
 )
-from oncoimmune.population._mapel import MapelFit, weight_virtual_population
 from oncoimmune.population._vpop import VPopSelection, select_virtual_population
 
 __all__ = [
