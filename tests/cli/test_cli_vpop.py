@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scipy.stats import kstest
+from scipy.stats import chi2, kstest
 
 from oncoimmune.population import sample_population
 
-TARGET = Path(__file__).resolve().parents[2] / "examples" / "vpop" / "melanoma_burden.yaml"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+TARGET = EXAMPLES / "vpop" / "melanoma_burden.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +75,18 @@ def test_bad_targets_and_tables_give_one_line_exit_2_and_no_output(run_cli, plau
     assert not out.exists()
 
 
-def test_a_trials_patient_table_is_selected_and_its_outcomes_reported_before_and_after(run_cli, tmp_path):
-    spec = Path(__file__).resolve().parents[2] / "examples" / "trials" / "checkmate067_like.yaml"
-    r = run_cli("trial", spec, "--patients", "90", "--seed", "5", "--out", tmp_path / "trial")
-    assert r.exit_code == 0, r.output
+@pytest.fixture(scope="module")
+def trial_table(tmp_path_factory):
+    """The patients.parquet of a 150-patient CheckMate 067-like virtual trial (the calibrated melanoma population)."""
+    from oncoimmune.trial import load_trial_spec, run_trial
+
+    spec = load_trial_spec(EXAMPLES / "trials" / "checkmate067_like.yaml").with_overrides(patients=150, seed=5)
+    out = tmp_path_factory.mktemp("trial")
+    run_trial(spec).write(out)
+    return out / "patients.parquet"
+
+
+def test_a_trials_patient_table_is_selected_and_its_outcomes_reported_before_and_after(run_cli, trial_table, tmp_path):
     # a target of smaller tumours than the trial's: median 35 mm
     target = {
         "name": "small tumours",
@@ -86,7 +95,7 @@ def test_a_trials_patient_table_is_selected_and_its_outcomes_reported_before_and
         "source": "a what-if, not a published distribution",
     }
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(target))
-    table = tmp_path / "trial" / "patients.parquet"
+    table = trial_table
     r = run_cli("vpop", table, "--target", tmp_path / "t.yaml", "--seed", "2", "--out", tmp_path / "v")
     assert r.exit_code == 0, r.output
     assert "outcomes: plausible patients -> VPop" in r.output
@@ -97,4 +106,48 @@ def test_a_trials_patient_table_is_selected_and_its_outcomes_reported_before_and
     for arm, g in chosen.groupby("arm"):
         row = report["outcomes"]["vpop"][arm]
         assert row["n"] == len(g) and row["orr"] == pytest.approx(g["best_overall_response"].isin(["CR", "PR"]).mean())
-    assert sum(r["n"] for r in report["outcomes"]["plausible"].values()) == 90
+    assert sum(r["n"] for r in report["outcomes"]["plausible"].values()) == 150
+
+
+def test_the_mapel_example_weights_a_trials_patients_to_the_published_response_rates(run_cli, trial_table, tmp_path):
+    problem = EXAMPLES / "vpop" / "checkmate067_orr_mapel.yaml"
+    r = run_cli("vpop", trial_table, "--target", problem, "--seed", "1", "--out", tmp_path / "w")
+    assert r.exit_code == 0, r.output
+    assert "MAPEL weights on 150 patients" in r.output
+    weighted = pd.read_parquet(tmp_path / "w" / "vpop.parquet")
+    report = json.loads((tmp_path / "w" / "vpop.json").read_text())
+    assert len(weighted) == 150 and weighted["weight"].sum() == pytest.approx(1.0)
+    # each figure is the weighted response rate of its arm's rows, as the table's weights give it
+    for arm, published in (("nivolumab + ipilimumab", 0.58), ("nivolumab", 0.45), ("ipilimumab", 0.19)):
+        g = weighted[weighted["arm"] == arm]
+        rate = np.dot(g["weight"], g["best_overall_response"].isin(["CR", "PR"])) / g["weight"].sum()
+        row = report["figures"][f"{arm} ORR"]
+        assert row["simulated"] == pytest.approx(rate) and row["observed"] == published
+    # a VP's weight is the product of its bins' probabilities
+    probs = report["bin_probabilities"]
+    edges = report["bin_edges"]
+    expected = np.ones(150)
+    for axis in ("growth_rate", "tmb"):
+        b = np.clip(np.searchsorted(edges[axis][1:-1], weighted[axis], side="right"), 0, 1)
+        expected *= np.asarray(probs[axis])[b]
+    assert weighted["weight"].to_numpy() == pytest.approx(expected / expected.sum())
+    fisher = -2 * sum(np.log(max(f["p"], 1e-300)) for f in report["figures"].values())
+    assert report["composite_p"] == pytest.approx(chi2.sf(fisher, 2 * 3))
+    assert len(report["alternates"]) == 4 and "Hodi" in report["sources"]["nivolumab ORR"]
+
+
+def test_a_bad_mapel_problem_names_the_field(run_cli, trial_table, tmp_path):
+    good = yaml.safe_load((EXAMPLES / "vpop" / "checkmate067_orr_mapel.yaml").read_text())
+    for edit, needle in [
+        (lambda d: d["targets"][0].update(arm="placebo"), "'targets.0.arm'"),
+        (lambda d: d["targets"][1].pop("equals"), "'targets.1'"),
+        (lambda d: d["targets"][2].update(rate=1.2), "'targets.2.rate'"),
+        (lambda d: d.update(axes=["growth_rate", "arm"]), "'axes.1'"),
+        (lambda d: d.update(bins=1), "'bins'"),
+    ]:
+        d = json.loads(json.dumps(good))
+        edit(d)
+        (tmp_path / "m.yaml").write_text(yaml.safe_dump(d))
+        r = run_cli("vpop", trial_table, "--target", tmp_path / "m.yaml", "--out", tmp_path / "o")
+        assert r.exit_code == 2 and needle in r.output, (needle, r.output)
+    assert not (tmp_path / "o").exists()

@@ -1055,16 +1055,30 @@ def vpop_command(
     by a factor chosen by simulated annealing to minimise the Kolmogorov-Smirnov distance
     (docs/population.md). Writes DIR/vpop.parquet (the selected rows, with pp_index and inclusion)
     and DIR/vpop.json (the KS test per observable and the provenance).
+
+    With `method: mapel` in TARGET.yaml, weights every row instead (MAPEL prevalence weighting on
+    mechanistic axes, fitted to published rates and means; docs/population.md): DIR/vpop.parquet is the
+    table with a `weight` column, DIR/vpop.json the weighted figures, Fisher's composite p, the effective
+    N, the bin probabilities and the alternate weightings.
     """
     from rich.table import Table
 
-    from oncoimmune.population._vpop import load_vpop_target, outcome_summary, read_table, select_from_table
+    from oncoimmune.population._vpop import (
+        MapelSpec,
+        load_vpop_target,
+        outcome_summary,
+        read_table,
+        select_from_table,
+    )
 
     s = _int_option("--seed", seed, 0)
     if out.exists() and not out.is_dir():
         raise ValidationError("--out", "be a directory", str(out))
     target, data = load_vpop_target(target_path)
     table = read_table(table_path, "TABLE")
+    if isinstance(target, MapelSpec):
+        _vpop_weights(table, target, int(s), out)
+        return
     selected, vpop = select_from_table(table, target, data, seed=int(s))
     report = {
         "selected": vpop.n_selected,
@@ -1112,6 +1126,51 @@ def vpop_command(
             o.add_row(arm, f"{before['n']} -> {after['n']}", *cells)
         _console().print(o)
     sys.stderr.write(f"vpop {target.name!r} -> {out}\n")
+
+
+def _vpop_weights(table: Any, spec: Any, seed: int, out: Path) -> None:
+    """`oncoimmune vpop` with a MAPEL weighting problem: DIR/vpop.parquet (the table with `weight`) and
+    DIR/vpop.json (figures, composite p, effective N, bin probabilities, alternates, provenance)."""
+    from rich.table import Table
+
+    from oncoimmune.population._vpop import weight_table
+
+    weighted, fit = weight_table(table, spec, seed=seed)
+
+    def describe_fit(f: Any) -> dict[str, Any]:
+        return {
+            "accepted": bool(f.accepted),
+            "composite_p": f.composite_p,
+            "effective_n": f.effective_n,
+            "objective": f.objective,
+            "bin_probabilities": {a: f.bin_probabilities[i].tolist() for i, a in enumerate(spec.axes)},
+        }
+
+    report = {
+        **describe_fit(fit),
+        "bin_edges": {a: fit.bin_edges[i].tolist() for i, a in enumerate(spec.axes)},
+        "figures": fit.figures,
+        "sources": {t.name: t.source for t in spec.targets},
+        "alternates": [describe_fit(a) for a in fit.alternates],
+        "provenance": fit.provenance,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "vpop.parquet", out / "vpop.json"]
+    with _cleanup_on_error(paths):
+        weighted.to_parquet(paths[0], index=False)
+        paths[1].write_text(json.dumps(report, indent=2) + "\n")
+    verdict = "accepted" if fit.accepted else "not accepted"
+    t = Table(
+        title=f"{spec.name}: MAPEL weights on {len(table)} patients, composite p {fit.composite_p:.3g} "
+        f"({verdict} at {spec.alpha:g}), effective N {fit.effective_n:.0f}"
+    )
+    for col in ("figure", "published", "weighted", "p"):
+        t.add_column(col)
+    for name, row in fit.figures.items():
+        p = row["p"] if isinstance(row["p"], float) else min(row["p"])
+        t.add_row(name, f"{row['observed']:.3g}", f"{row['simulated']:.3g}", f"{p:.3g}")
+    _console().print(t)
+    sys.stderr.write(f"vpop {spec.name!r} (MAPEL, {1 + len(fit.alternates)} starts) -> {out}\n")
 
 
 @app.command("predict")

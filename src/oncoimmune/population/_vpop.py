@@ -43,15 +43,23 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from oncoimmune.errors import ValidationError
 
-__all__ = ["VPopSelection", "VPopTarget", "load_vpop_target", "select_from_table", "select_virtual_population"]
+__all__ = [
+    "MapelSpec",
+    "VPopSelection",
+    "VPopTarget",
+    "load_vpop_target",
+    "select_from_table",
+    "select_virtual_population",
+    "weight_table",
+]
 
 
 @dataclass(frozen=True)
@@ -289,10 +297,55 @@ class VPopTarget(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1)
+    method: Literal["select"] = "select"
     observables: list[_Observable] = Field(min_length=1)
     target: _Target
     source: str = Field(min_length=1)
     k: int = Field(default=5, ge=1)
+
+
+class _Figure(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1)
+    column: str = Field(min_length=1)
+    arm: str | None = None
+    equals: list[str | int | float | bool] | None = None
+    rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    mean: float | None = None
+    sd: float | None = Field(default=None, gt=0.0)
+    n: int = Field(ge=2)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> _Figure:
+        if self.rate is not None:
+            if self.mean is not None or self.sd is not None or not self.equals:
+                raise ValueError("a rate needs `equals` (the values that count) and no mean or sd")
+        elif self.mean is None or self.sd is None or self.equals is not None:
+            raise ValueError("give either rate with equals, or mean and sd")
+        return self
+
+
+class MapelSpec(BaseModel):
+    """A weighting problem read from YAML (``oncoimmune vpop TABLE --target SPEC.yaml`` with ``method: mapel``).
+
+    ``axes``: the table's numeric columns that serve as mechanistic axes; ``targets``: published figures, each
+    ``{name, column, arm, rate + equals | mean + sd, n, source}`` (a rate counts the rows whose ``column`` is
+    one of ``equals``, among the rows of ``arm`` if given); ``bins``, ``starts``, ``alpha``, ``spread``,
+    ``min_effective_n``: as :func:`~oncoimmune.population.weight_virtual_population`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1)
+    method: Literal["mapel"]
+    axes: list[str] = Field(min_length=1)
+    targets: list[_Figure] = Field(min_length=1)
+    bins: int = Field(default=2, ge=2)
+    starts: int = Field(default=5, ge=1)
+    alpha: float = Field(default=0.05, gt=0.0, lt=1.0)
+    spread: float = Field(default=0.0, ge=0.0)
+    min_effective_n: float = Field(default=0.0, ge=0.0)
+    source: str = Field(min_length=1)
 
 
 def read_table(path: str | Path, field: str) -> pd.DataFrame:
@@ -308,8 +361,9 @@ def read_table(path: str | Path, field: str) -> pd.DataFrame:
         raise ValidationError(field, f"be a readable table ({exc.__class__.__name__})", str(path)) from None
 
 
-def load_vpop_target(path: str | Path) -> tuple[VPopTarget, np.ndarray | None]:
-    """Read and validate a target file; return it and the observed data it names (None for mean/cov)."""
+def load_vpop_target(path: str | Path) -> tuple[VPopTarget | MapelSpec, np.ndarray | None]:
+    """Read and validate a target file; return it and the observed data it names (None for mean/cov and
+    for a MAPEL weighting problem, ``method: mapel``)."""
     from pydantic import ValidationError as PydanticValidationError
 
     from oncoimmune._validate import read_yaml
@@ -317,6 +371,8 @@ def load_vpop_target(path: str | Path) -> tuple[VPopTarget, np.ndarray | None]:
     p = Path(path)
     raw = read_yaml(p, "target")
     try:
+        if isinstance(raw, dict) and raw.get("method") == "mapel":
+            return MapelSpec.model_validate(raw), None
         target = VPopTarget.model_validate(raw)
     except PydanticValidationError as exc:
         err = exc.errors()[0]
@@ -401,3 +457,64 @@ def outcome_summary(frame: pd.DataFrame) -> dict[str, dict[str, float | int | No
                 row[f"median_{end}_months"] = months if math.isfinite(months) else None  # None: not reached
         out[str(arm)] = row
     return out
+
+
+def weight_table(table: pd.DataFrame, spec: MapelSpec, *, seed: int = 0) -> tuple[pd.DataFrame, Any]:
+    """MAPEL weights for the rows of ``table``: the table with a ``weight`` column, and the fit."""
+    from oncoimmune.population._mapel import weight_virtual_population
+
+    for i, col in enumerate(spec.axes):
+        if col not in table.columns:
+            raise ValidationError(f"axes.{i}", f"name a column of the table ({list(table.columns)})", col)
+        if not pd.api.types.is_numeric_dtype(table[col]) or pd.api.types.is_bool_dtype(table[col]):
+            raise ValidationError(f"axes.{i}", "name a numeric column", col)
+    targets = []
+    for i, f in enumerate(spec.targets):
+        if f.column not in table.columns:
+            raise ValidationError(
+                f"targets.{i}.column", f"name a column of the table ({list(table.columns)})", f.column
+            )
+        rows = np.ones(len(table), dtype=bool)
+        if f.arm is not None:
+            if "arm" not in table.columns or f.arm not in set(table["arm"]):
+                arms = sorted(set(table["arm"])) if "arm" in table.columns else []
+                raise ValidationError(f"targets.{i}.arm", f"be an arm of the table ({arms})", f.arm)
+            rows = (table["arm"] == f.arm).to_numpy()
+        if f.rate is not None:
+            values = np.where(rows, table[f.column].isin(f.equals).to_numpy(dtype=float), np.nan)
+            targets.append({"name": f.name, "values": values, "rate": f.rate, "n": f.n})
+        else:
+            try:
+                col = table[f.column].to_numpy(dtype=float)
+            except (TypeError, ValueError):
+                raise ValidationError(f"targets.{i}.column", "name a numeric column for a mean", f.column) from None
+            targets.append(
+                {"name": f.name, "values": np.where(rows, col, np.nan), "mean": f.mean, "sd": f.sd, "n": f.n}
+            )
+    try:
+        axes = table[spec.axes].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError("axes", "name numeric columns", spec.axes) from None
+    try:
+        fit = weight_virtual_population(
+            axes,
+            targets,
+            bins=spec.bins,
+            starts=spec.starts,
+            seed=seed,
+            alpha=spec.alpha,
+            spread=spec.spread,
+            min_effective_n=spec.min_effective_n,
+        )
+    except ValidationError as exc:  # name the table's column rather than the array's index
+        head, _, index = exc.field.partition("[")
+        if head == "axes" and index:
+            r, c = (part.strip() for part in index.rstrip("]").split(","))
+            col = spec.axes[int(c)]
+            field = f"axes column {col!r}" if r == ":" else f"table column {col!r} row {r}"
+            raise ValidationError(field, exc.rule, exc.value) from None
+        raise
+    fit.provenance.update(name=spec.name, source=spec.source, axes=list(spec.axes))
+    out = table.copy()
+    out["weight"] = fit.weights
+    return out, fit
