@@ -248,6 +248,10 @@ def test_ipilimumab_stopped_alone_is_a_partial_discontinuation(managed):
     g3 = (p["ae_diarrhoea_colitis_grade"] >= 3) | (p["ae_hepatitis_grade"] >= 3)
     assert g3[part].all()
     assert (p.loc[part & ~p["discontinued"], "n_dose_holds"] >= 1).all()
+    # the summary's "AEs leading to discontinuation" counts whole and partial stops, each patient once
+    stopped = p["discontinued"] | part
+    rate = managed[0].summary["arms"]["combination"]["ae_discontinuation"]
+    assert rate == pytest.approx(stopped.mean()) and rate > 0
 
 
 def test_steroids_blunt_the_response_of_the_patients_given_them(managed):

@@ -290,6 +290,17 @@ class ToxicityResult:
         """Treatment-related grade >= 3 AE rate, as trial tables report it (see :meth:`rates`)."""
         return self.any_rate(patients, cause, 3)
 
+    def discontinuation_rate(self, patients=None) -> float:
+        """Fraction of patients who permanently stopped at least one drug for an adverse event (all of the
+        regimen, or part of it: anti-CTLA-4 after grade 3 colitis), the "AEs leading to discontinuation" row
+        of trial safety tables."""
+        rows = self._rows(patients)
+        if not len(rows):
+            return math.nan
+        stopped = np.zeros(self.n_patients, dtype=bool)
+        stopped[self.actions.loc[self.actions["kind"] == "discontinue", "patient"].to_numpy(dtype=int)] = True
+        return float(stopped[rows].mean())
+
     def discontinuation_day(self) -> np.ndarray:
         """Day of permanent discontinuation of every drug per patient (NaN: never)."""
         out = np.full(self.n_patients, np.nan)
@@ -362,10 +373,16 @@ class ToxicityResult:
         return pd.concat([extra, wg, on], axis=1)
 
     def summary(self, patients=None) -> dict:
-        """Arm-level figures in the trial summary vocabulary: ``trae_g3plus`` and ``ae`` per term."""
+        """Arm-level figures in the trial summary vocabulary: ``trae_any``, ``trae_g3plus``,
+        ``ae_discontinuation`` and ``ae`` per term."""
         r = self.rates(patients)
         ae = {term: {"any": float(r.loc[term, "any"]), "g3plus": float(r.loc[term, "g3plus"])} for term in r.index}
-        return {"trae_any": self.any_rate(patients), "trae_g3plus": self.trae_g3plus(patients), "ae": ae}
+        return {
+            "trae_any": self.any_rate(patients),
+            "trae_g3plus": self.trae_g3plus(patients),
+            "ae_discontinuation": self.discontinuation_rate(patients),
+            "ae": ae,
+        }
 
 
 def _validate(outputs, t, seed, patient_ids, window, damping):

@@ -587,7 +587,7 @@ def _summary_table(result: Any) -> str:
         *[f"OS at {m} months" for m in OS_LANDMARKS],
     ]
     if extra_trae:
-        headers.append("Grade ≥3 AE")
+        headers += ["Grade ≥3 AE", "AE leading to discontinuation"]
     if extra_failed:
         headers.append("Failed simulations")
     regimens = {a.name: a.regimen for a in result.spec.arms}
@@ -607,7 +607,7 @@ def _summary_table(result: Any) -> str:
             *[_pct(os_rate.get(m)) for m in OS_LANDMARKS],
         ]
         if extra_trae:
-            row.append(_pct(s.get("trae_g3plus")))
+            row += [_pct(s.get("trae_g3plus")), _pct(s.get("ae_discontinuation"))]
         if extra_failed:
             row.append(str(s.get("failed_simulations", 0)))
         rows.append(row)

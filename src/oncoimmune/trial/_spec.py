@@ -217,6 +217,7 @@ _METRICS = (
     "median_os_months",
     "trae_any",
     "trae_g3plus",
+    "ae_discontinuation",
     "pfs_rate",
     "os_rate",
     "pfs_hr",
@@ -229,14 +230,16 @@ class Target(_Frozen):
     """One published figure of one arm (a calibration or validation target).
 
     ``metric`` is a figure of the trial summary: ``orr``, ``cr``, ``dcr``, ``median_pfs_months``,
-    ``median_os_months``, ``trae_any``, ``trae_g3plus``, a landmark rate ``pfs_rate.12`` / ``os_rate.36``
+    ``median_os_months``, ``trae_any``, ``trae_g3plus``, ``ae_discontinuation`` (patients who permanently
+    stopped a drug for an adverse event), a landmark rate ``pfs_rate.12`` / ``os_rate.36``
     (months), a hazard ratio ``pfs_hr`` / ``os_hr`` against the arm named in ``versus``, or an
     adverse-event rate ``ae.TERM.any`` / ``ae.TERM.g3plus`` (terms of :mod:`oncoimmune.toxicity`).
     """
 
     arm: str = Field(min_length=1)
     metric: str = Field(
-        description="orr, cr, dcr, median_pfs_months, median_os_months, trae_any, trae_g3plus, os_rate.36, "
+        description="orr, cr, dcr, median_pfs_months, median_os_months, trae_any, trae_g3plus, ae_discontinuation, "
+        "os_rate.36, "
         "pfs_hr (with versus), ae.crs.g3plus ..."
     )
     versus: str | None = Field(default=None, description="The comparator arm of a hazard ratio")
