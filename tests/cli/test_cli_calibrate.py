@@ -21,9 +21,10 @@ def test_bad_problem_and_options_give_one_line_and_exit_2(run_cli, tmp_path):
     assert r.exit_code == 2 and "'--workers'" in r.output
     r = run_cli("calibrate", PROBLEM, "--out", tmp_path / "c.yaml", "--journal", tmp_path / "j.txt")
     assert r.exit_code == 2 and "'--journal'" in r.output and "end in .jsonl" in r.output
-    (tmp_path / "j.jsonl").write_text("a log of something else\n")
+    (tmp_path / "j.jsonl").write_text("a log of something else\nits last line")
     r = run_cli("calibrate", PROBLEM, "--out", tmp_path / "c.yaml", "--journal", tmp_path / "j.jsonl")
     assert r.exit_code == 2 and "'journal'" in r.output and "written by `oncoimmune calibrate`" in r.output
+    assert (tmp_path / "j.jsonl").read_text() == "a log of something else\nits last line"  # left as it was
     assert not (tmp_path / "c.yaml").exists()
     data = yaml.safe_load(PROBLEM.read_text())
     data["targets"][0]["metric"] = "orrr"

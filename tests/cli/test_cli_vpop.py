@@ -57,6 +57,7 @@ def test_bad_targets_and_tables_give_one_line_exit_2_and_no_output(run_cli, plau
 
     cases = [
         (target(lambda d: d["observables"][0].update(column="no_such")), plausible, "'observables'"),
+        (target(lambda d: d["observables"][0].update(column="sex")), plausible, "'observables.0.column'"),
         (target(lambda d: d["target"].update(mean=[1.0, 2.0])), plausible, "'target.mean'"),
         (target(lambda d: d["target"].update(cov=[[-0.5]])), plausible, "positive definite"),
         (target(lambda d: d["target"].pop("cov")), plausible, "give both mean and cov"),

@@ -83,3 +83,24 @@ def test_bad_input_names_the_field_and_the_rule(targets, kwargs, field, rule):
     with pytest.raises(ValidationError, match=rf"'{re.escape(field)}'.*{rule}") as err:
         weight_virtual_population(axes, targets, **kwargs)
     assert err.value.field == field
+
+
+def test_an_sd_no_weighting_reaches_fails_the_f_test_not_the_t_test(vps):
+    # mean 0.5 is where the uniform axis already is; an SD of 0.05 is far below any mixture of its two
+    # halves (0.14 at least): the F-test rejects, the t-test does not
+    fit = weight_virtual_population(
+        vps[:, :1], [{"name": "axis", "values": vps[:, 0], "mean": 0.5, "sd": 0.05, "n": 300}], starts=2
+    )
+    p_mean, p_sd = fit.figures["axis"]["p"]
+    assert p_mean > 0.05 and p_sd < 1e-6 and not fit.accepted
+    assert fit.figures["axis"]["simulated_sd"] > 0.14
+
+
+def test_a_floor_on_the_effective_sample_size_holds_the_weights_back(vps):
+    responder = (vps[:, 0] < np.median(vps[:, 0])).astype(float)
+    target = [{"name": "orr", "values": responder, "rate": 0.95, "n": 400}]
+    free = weight_virtual_population(vps[:, :1], target, starts=1)
+    held = weight_virtual_population(vps[:, :1], target, starts=1, min_effective_n=1800)
+    assert free.figures["orr"]["simulated"] == pytest.approx(0.95, abs=0.01) and free.effective_n < 1500
+    # effective N of a two-bin weighting with P(low) = q on 2,000 VPs: 2000 / (2 (q^2 + (1 - q)^2))
+    assert held.effective_n >= 1800 - 1 and held.figures["orr"]["simulated"] < 0.9

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from toxicity_helpers import T, arm, simulated
 
 from oncoimmune.toxicity import simulate_toxicity
@@ -146,12 +147,15 @@ def test_simulated_combination_arm_applies_the_rules():
     # everything or anti-CTLA-4 in fewer patients (grade 4 and selected grade 3 only): reported, bounded
     stopped = act[act["kind"] == "discontinue"]["patient"].nunique() / res.n_patients
     assert 0.15 <= stopped <= 0.40
+    assert res.discontinuation_rate() == pytest.approx(stopped)
 
 
 def test_management_off_gives_no_actions_and_damping_follows_steroids():
     out = arm("nivolumab+ipilimumab", 400)
     off = simulate_toxicity(out, T, seed=6, management=False)
     assert off.actions.empty
+    # nothing is stopped without management: the discontinuation rate is not known, not 0
+    assert np.isnan(off.discontinuation_rate()) and np.isnan(off.summary()["ae_discontinuation"])
     assert np.all(off.immune_damping() == 1.0)
     on = simulate_toxicity(out, T, seed=6)
     damp = on.immune_damping()

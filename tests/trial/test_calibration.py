@@ -12,12 +12,14 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from oncoimmune.errors import UnknownNameError, ValidationError
 from oncoimmune.trial import calibrations, load_calibration, run_trial, trial_spec_from_dict
 from oncoimmune.trial._calibrate import (
+    _loss,
     calibrate,
     evaluate_targets,
     load_calibration_problem,
@@ -462,3 +464,77 @@ def test_a_journal_resumes_a_stopped_search_on_the_same_path(tmp_path, monkeypat
     (tmp_path / "bad.jsonl").write_text(written[0] + "\nnot json\n")
     with pytest.raises(ValidationError, match=r"'journal'.*one evaluation per line.*line 2"):
         calibrate(problem, journal=tmp_path / "bad.jsonl")
+
+
+def test_a_later_stage_scores_its_start_on_its_own_targets(tmp_path, monkeypatch):
+    # stage 1 starts on stage 0's best point: its trials are not run again, but that point is scored on
+    # stage 1's targets (survival), not given stage 0's loss (responses), which would pin the search to it
+    data = yaml.safe_load(PROBLEM.read_text())
+    data.update(patients=16, seed=7)
+    data["stages"] = [
+        {"targets": ["orr"], "max_evaluations": 3, "free": {"parameters.k_CT.median": {"lower": 1.0, "upper": 50.0}}},
+        {
+            "targets": ["os_rate.24"],
+            "max_evaluations": 3,
+            "free": {"death_model.tumour.hazard_per_day": {"lower": 1e-6, "upper": 1e-2}},
+        },
+    ]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    problem = load_calibration_problem(tmp_path / "p.yaml")
+    import oncoimmune.trial._run as run_module
+
+    summaries = []
+    real = run_module.run_trial
+
+    def recording(*a, **k):
+        res = real(*a, **k)
+        summaries.append(res.summary)
+        return res
+
+    monkeypatch.setattr(run_module, "run_trial", recording)
+    seen = []
+    calibrate(problem, progress=lambda done, total, loss, best: seen.append(loss))
+    stage0 = seen[:3]
+    best0 = int(np.argmin(stage0))
+    # the trial of stage 0's best point, in the order the points were first run (stage 0 has no repeats here)
+    assert len(summaries) == 3 + 2  # stage 1's start reused, its two other points run
+    os_targets = [t for t in problem.targets if t.metric == "os_rate.24"]
+    expected, _ = _loss(summaries[best0], os_targets)
+    assert seen[3] == pytest.approx(expected)
+    assert seen[3] != pytest.approx(stage0[best0])
+
+
+def test_a_journal_file_is_checked_before_anything_is_cut_and_an_empty_one_is_new(tmp_path):
+    from oncoimmune.trial._calibrate import _journal_header, _open_journal
+
+    digest = "ab" * 32
+    header = _journal_header("p", digest)
+    # no file, an empty file, a header cut short: a new journal, with its header
+    for text in (None, "", header[:17]):
+        path = tmp_path / "j.jsonl"
+        path.unlink(missing_ok=True)
+        if text is not None:
+            path.write_text(text)
+        assert _open_journal(path, digest, "p") == {}
+        assert path.read_text() == header
+    # a file that is not a journal is refused and left as it was, a cut last line included
+    other = tmp_path / "notes.jsonl"
+    other.write_text("a,b\n1,2")
+    with pytest.raises(ValidationError, match=r"'journal'.*written by `oncoimmune calibrate`"):
+        _open_journal(other, digest, "p")
+    assert other.read_text() == "a,b\n1,2"
+    other.write_bytes(b"\xff\xfe binary")
+    with pytest.raises(ValidationError, match="'journal'"):
+        _open_journal(other, digest, "p")
+    # another problem's journal: refused and left as it was
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text(_journal_header("q", "cd" * 32) + '{"point": "x", "loss": 1.0, "figures": {}}\n{"poi')
+    before = mine.read_text()
+    with pytest.raises(ValidationError, match=r"'journal'.*belong to this problem"):
+        _open_journal(mine, digest, "p")
+    assert mine.read_text() == before
+    # this problem's journal: a figure the trial could not give (null) reads back as NaN
+    mine.write_text(header + '{"point": "x", "loss": 2.5, "figures": {"a/orr": 0.4, "a/median": null}}\n{"poi')
+    got = _open_journal(mine, digest, "p")
+    assert got["x"][0] == 2.5 and got["x"][1]["a/orr"] == 0.4 and np.isnan(got["x"][1]["a/median"])
+    assert mine.read_text().endswith("null}}\n")  # the cut line dropped once the header was checked

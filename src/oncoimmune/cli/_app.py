@@ -1094,11 +1094,7 @@ def vpop_command(
         "outcomes": {"plausible": outcome_summary(table), "vpop": outcome_summary(selected)},
         "provenance": vpop.provenance,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "vpop.parquet", out / "vpop.json"]
-    with _cleanup_on_error(paths):
-        selected.to_parquet(paths[0], index=False)
-        paths[1].write_text(json.dumps(report, indent=2) + "\n")
+    _write_vpop(out, selected, report)
     t = Table(title=f"{target.name}: {vpop.n_selected} of {len(table)} plausible patients selected")
     for col in ("observable", "scale", "KS statistic", "KS p-value"):
         t.add_column(col)
@@ -1128,6 +1124,21 @@ def vpop_command(
     sys.stderr.write(f"vpop {target.name!r} -> {out}\n")
 
 
+def _write_vpop(out: Path, table: Any, report: dict[str, Any]) -> None:
+    """DIR/vpop.parquet and DIR/vpop.json, both or neither (a directory this call created is removed too)."""
+    created = not out.exists()
+    paths = [out / "vpop.parquet", out / "vpop.json"]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with _cleanup_on_error(paths):
+            table.to_parquet(paths[0], index=False)
+            paths[1].write_text(json.dumps(report, indent=2) + "\n")
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+
+
 def _vpop_weights(table: Any, spec: Any, seed: int, out: Path) -> None:
     """`oncoimmune vpop` with a MAPEL weighting problem: DIR/vpop.parquet (the table with `weight`) and
     DIR/vpop.json (figures, composite p, effective N, bin probabilities, alternates, provenance)."""
@@ -1154,11 +1165,7 @@ def _vpop_weights(table: Any, spec: Any, seed: int, out: Path) -> None:
         "alternates": [describe_fit(a) for a in fit.alternates],
         "provenance": fit.provenance,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "vpop.parquet", out / "vpop.json"]
-    with _cleanup_on_error(paths):
-        weighted.to_parquet(paths[0], index=False)
-        paths[1].write_text(json.dumps(report, indent=2) + "\n")
+    _write_vpop(out, weighted, report)
     verdict = "accepted" if fit.accepted else "not accepted"
     t = Table(
         title=f"{spec.name}: MAPEL weights on {len(table)} patients, composite p {fit.composite_p:.3g} "

@@ -12,15 +12,19 @@ of Cheng et al., AAPS J 2017;19:1002 (``BMSQSP/QSPToolbox``: ``evaluateGOF.m``, 
 3. each published figure is compared with its weighted simulated counterpart by the toolbox's test and
    gives a p-value: a rate (ORR, CR, an adverse-event rate) by a 2x2 contingency test (the chi-square
    approximation, which the toolbox offers besides Fisher's exact test: smooth in the weights), a mean by
-   a two-sided t-test with pooled SD and an SD by a two-sided F-test; the simulated N is the number of
-   VPs behind the figure (the toolbox's ``useEffN`` off, recommended while optimising);
-4. the bin probabilities minimise :math:`-2 \sum_k \log_{10}(p_k + 10^{-16}) +
+   a two-sided t-test with pooled SD and an SD by a two-sided F-test; while optimising, the simulated N is
+   the number of VPs behind the figure (the toolbox's ``useEffN`` off, as it recommends), and for the final
+   figures and the acceptance it is their effective number :math:`(\sum w)^2/\sum w^2` (``useEffN`` on);
+4. the bin probabilities minimise :math:`-2 \sum_k \log_{10} p_k +
    s (N/N_{eff} - 1)/(N - 1) + 10^6 \max(0, N_{eff,min} - N_{eff})` with :math:`N_{eff} = 1/\sum w_v^2`
    (``spread`` s, ``min_effective_n``), here by Nelder-Mead on per-axis softmax logits from ``starts``
-   random starting points (the toolbox's simplex option);
+   random starting points (the toolbox's simplex option). Deviation, stated: the toolbox writes
+   :math:`\log_{10}(p_k + 10^{-16})`, which is flat once a figure is far off target (every p below
+   :math:`10^{-16}` scores the same, and the simplex cannot move); here :math:`\log p_k` comes from the tests'
+   log survival functions, so the objective keeps its slope;
 5. a VPop is accepted when Fisher's composite p, :math:`P(\chi^2_{2K} > -2 \sum \ln p_k)`, exceeds
-   ``alpha``; the accepted optima from the different starts are the alternate VPops that express the
-   uncertainty left by the targets.
+   ``alpha``; the optima from the different starts, each with its own ``accepted`` flag, are the alternate
+   VPops: the accepted ones express the uncertainty the targets leave (two starts can reach the same optimum).
 
 A target's VPs can be a subset (``values`` NaN elsewhere): the VPs of one arm for that arm's ORR; the
 weights are renormalised within it.
@@ -55,8 +59,9 @@ class MapelFit:
 
     ``weights`` (sum 1), ``bin_probabilities`` (axes x bins), ``bin_edges`` (axes x bins+1, in the axes' own
     units), ``figures`` (per target: observed, simulated, p-value, test), ``composite_p``, ``effective_n``,
-    ``objective``, ``accepted`` (composite p > alpha), ``alternates`` (the other starts' optima, best first,
-    each a :class:`MapelFit` without alternates) and ``provenance``.
+    ``objective``, ``accepted`` (composite p > alpha, figures with the effective N), ``alternates`` (the other
+    starts' optima, best objective first, accepted or not, each a :class:`MapelFit` without alternates) and
+    ``provenance``.
     """
 
     weights: np.ndarray
@@ -139,30 +144,36 @@ def _targets(targets: Sequence[Mapping[str, Any]], n_vp: int) -> list[_Target]:
     return out
 
 
-def _p_values(t: _Target, w: np.ndarray) -> tuple[dict[str, float], list[float]]:
-    """The weighted simulated figure and the toolbox's p-values for one target."""
+def _log_p_values(t: _Target, w: np.ndarray, effective: bool = False) -> tuple[dict[str, float], list[float]]:
+    """The weighted simulated figure and the natural logarithms of the toolbox's p-values for one target
+    (from the tests' log survival functions, so that a figure far off target keeps a slope instead of a
+    p-value that underflows). The simulated N is the number of VPs behind the figure, or with ``effective``
+    their effective number (sum w)^2 / sum w^2 (the toolbox's ``useEffN``)."""
     from scipy import stats
 
     wg = w[t.members]
     total = wg.sum()
     wg = wg / total if total > 0 else np.full(wg.size, 1.0 / wg.size)
-    n_sim = t.members.size
+    n_sim = max(1.0 / float(np.sum(wg**2)), 2.0) if effective else float(t.members.size)
     if t.kind == "rate":
         sim = float(np.dot(wg, t.values))
         table = np.array([[sim * n_sim, (1.0 - sim) * n_sim], [t.observed * t.n, (1.0 - t.observed) * t.n]])
         if np.any(table.sum(axis=0) <= 0):  # both rates 0 or both 1: the same figure
-            return {"simulated": sim}, [1.0]
-        p = float(stats.chi2_contingency(table, correction=False)[1])
-        return {"simulated": sim}, [p]
+            return {"simulated": sim}, [0.0]
+        statistic = float(stats.chi2_contingency(table, correction=False)[0])
+        return {"simulated": sim}, [float(stats.chi2.logsf(statistic, 1))]
     mean = float(np.dot(wg, t.values))
     sd = float(math.sqrt(max(np.dot(wg, (t.values - mean) ** 2), 0.0) * n_sim / (n_sim - 1)))
-    p_mean = float(stats.ttest_ind_from_stats(mean, sd, n_sim, t.observed, t.sd, t.n, equal_var=True).pvalue)
+    # two-sided t-test with pooled SD
+    df = n_sim + t.n - 2
+    pooled = math.sqrt(((n_sim - 1) * sd**2 + (t.n - 1) * t.sd**2) / df * (1.0 / n_sim + 1.0 / t.n))
+    log_p_mean = min(0.0, math.log(2.0) + float(stats.t.logsf(abs(mean - t.observed) / pooled, df)))
     if sd <= 0:
-        return {"simulated": mean, "simulated_sd": sd}, [p_mean, 0.0]
+        return {"simulated": mean, "simulated_sd": sd}, [log_p_mean, -math.inf]
+    # two-sided F-test on the variances
     f = sd**2 / t.sd**2
-    cdf = stats.f.cdf(f, n_sim - 1, t.n - 1)
-    p_sd = float(min(1.0, 2.0 * min(cdf, 1.0 - cdf)))
-    return {"simulated": mean, "simulated_sd": sd}, [0.0 if math.isnan(p_mean) else p_mean, p_sd]
+    tail = min(float(stats.f.logcdf(f, n_sim - 1, t.n - 1)), float(stats.f.logsf(f, n_sim - 1, t.n - 1)))
+    return {"simulated": mean, "simulated_sd": sd}, [log_p_mean, min(0.0, math.log(2.0) + tail)]
 
 
 def weight_virtual_population(
@@ -244,23 +255,27 @@ def weight_virtual_population(
         w = np.exp(log_w - log_w.max())
         return w / w.sum()
 
-    def evaluate(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, dict[str, dict[str, Any]], float, float]:
+    def evaluate(
+        theta: np.ndarray, effective: bool = False
+    ) -> tuple[float, np.ndarray, np.ndarray, dict[str, dict[str, Any]], float, float]:
         pi = probabilities(theta)
         w = weights(pi)
         eff_n = float(1.0 / np.sum(w**2))
         figures: dict[str, dict[str, Any]] = {}
-        ps: list[float] = []
+        log_ps: list[float] = []
         for t in ts:
-            sim, p = _p_values(t, w)
+            sim, log_p = _log_p_values(t, w, effective)
+            p = [math.exp(lp) for lp in log_p]
             test = "chi-square 2x2" if t.kind == "rate" else "t-test (pooled SD) and F-test"
             row = {"observed": t.observed, **({"observed_sd": t.sd} if t.sd is not None else {}), **sim}
             figures[t.name] = {**row, "p": p[0] if len(p) == 1 else p, "test": test, "n_vp": int(t.members.size)}
-            ps += p
-        objective = -2.0 * sum(math.log10(p + 1e-16) for p in ps)
+            log_ps += log_p
+        # the toolbox's -2 sum log10(p + 1e-16), without the floor: a figure far off still has a slope
+        objective = -2.0 * sum(log_ps) / math.log(10.0)
         if n_vp > 1:
             objective += spread * (n_vp / eff_n - 1.0) / (n_vp - 1.0)
         objective += 1e6 * max(0.0, min_effective_n - eff_n)
-        composite = float(chi2.sf(-2.0 * sum(math.log(max(p, 1e-300)) for p in ps), 2 * len(ps)))
+        composite = float(chi2.sf(-2.0 * sum(log_ps), 2 * len(log_ps)))
         return objective, pi, w, figures, composite, eff_n
 
     rng = np.random.default_rng(seed)
@@ -274,7 +289,9 @@ def weight_virtual_population(
             method="Nelder-Mead",
             options={"maxiter": max_iterations, "maxfev": max_iterations, "xatol": 1e-6, "fatol": 1e-9},
         )
-        objective, pi, w, figures, composite, eff_n = evaluate(res.x)
+        objective = evaluate(res.x)[0]
+        # the final figures and the acceptance use the effective N (useEffN on for the final evaluation)
+        _, pi, w, figures, composite, eff_n = evaluate(res.x, effective=True)
         fits.append(
             MapelFit(
                 weights=w,

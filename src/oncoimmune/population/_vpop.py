@@ -21,8 +21,9 @@ Syst Pharmacol 2016;5:140, and the public ``openPfizer/vpop-gen`` code):
 
 Deviation, stated: the reference bounds :math:`\log_{10}\beta` to :math:`[0, \log_{10}(1000/\max p)]` from a
 start at :math:`\log_{10}(1/\max p)`, which lies below that lower bound whenever :math:`\max p > 1`; here
-the search interval is :math:`[\log_{10}(1/\max p), \log_{10}(1000/\max p)]`, which contains the start and
-spans the same three decades (from "only the most probable PP is certain" to "a thousand times that").
+the search interval is :math:`[\log_{10}(1/\max p), \log_{10}(1000/\max p)]`, three decades from "only the
+most probable PP is certain" to "a thousand times that". When :math:`\max p < 1`, the usual case, the
+reference also searches below :math:`1/\max p`, where the selection only thins.
 The 10 selections behind each evaluation of step 8 use the same uniform draws for every
 :math:`\beta` (common random numbers), so the objective is a deterministic function of :math:`\beta` and a
 seed gives the same VPop on every machine.
@@ -193,10 +194,18 @@ def select_virtual_population(
         mu = obs.mean(axis=0)
         sigma = np.atleast_2d(np.cov(obs, rowvar=False))
     else:
-        if mean is None or cov is None:
+        if mean is None and cov is None:
             raise ValidationError("data", "be given, or mean and cov of the target normal", None)
-        mu = _finite_matrix("mean", np.asarray(mean, dtype=float)[None, :], n_obs)[0]
-        sigma = np.atleast_2d(np.asarray(cov, dtype=float))
+        if mean is None or cov is None:
+            missing = "mean" if mean is None else "cov"
+            raise ValidationError(missing, "be given with the other (mean and cov of the target normal)", None)
+        try:
+            mu = np.asarray(mean, dtype=float).reshape(-1)
+            sigma = np.atleast_2d(np.asarray(cov, dtype=float))
+        except (TypeError, ValueError):
+            raise ValidationError("mean", "be numbers (and cov a matrix of numbers)", mean) from None
+        if mu.shape != (n_obs,) or not np.all(np.isfinite(mu)):
+            raise ValidationError("mean", f"hold {n_obs} finite values, one per observable", np.asarray(mean).tolist())
         if sigma.shape != (n_obs, n_obs) or not np.all(np.isfinite(sigma)):
             raise ValidationError("cov", f"be a finite {n_obs}x{n_obs} matrix", sigma.shape)
     if not np.allclose(sigma, sigma.T) or np.linalg.eigvalsh(sigma).min() <= 0:
@@ -397,6 +406,14 @@ def load_vpop_target(path: str | Path) -> tuple[VPopTarget | MapelSpec, np.ndarr
     return target, frame[columns].to_numpy(dtype=float)
 
 
+def _numeric_columns(table: pd.DataFrame, columns: list[str], fields: list[str]) -> np.ndarray:
+    """The named columns as floats; a column that is not numeric is named by its field in the YAML file."""
+    for name, c in zip(fields, columns, strict=True):
+        if not pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]):
+            raise ValidationError(name, "name a numeric column", c)
+    return table[columns].to_numpy(dtype=float)
+
+
 def select_from_table(
     table: pd.DataFrame, target: VPopTarget, data: np.ndarray | None, *, seed: int = 0
 ) -> tuple[pd.DataFrame, VPopSelection]:
@@ -409,10 +426,7 @@ def select_from_table(
     if missing:
         raise ValidationError("observables", f"name columns of the table ({list(table.columns)})", missing)
     t = target.target
-    try:
-        values = table[columns].to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise ValidationError("observables", "name numeric columns", columns) from None
+    values = _numeric_columns(table, columns, [f"observables.{i}.column" for i in range(len(columns))])
     try:
         vpop = select_virtual_population(
             values,
@@ -466,8 +480,7 @@ def weight_table(table: pd.DataFrame, spec: MapelSpec, *, seed: int = 0) -> tupl
     for i, col in enumerate(spec.axes):
         if col not in table.columns:
             raise ValidationError(f"axes.{i}", f"name a column of the table ({list(table.columns)})", col)
-        if not pd.api.types.is_numeric_dtype(table[col]) or pd.api.types.is_bool_dtype(table[col]):
-            raise ValidationError(f"axes.{i}", "name a numeric column", col)
+    axes = _numeric_columns(table, list(spec.axes), [f"axes.{i}" for i in range(len(spec.axes))])
     targets = []
     for i, f in enumerate(spec.targets):
         if f.column not in table.columns:
@@ -480,21 +493,20 @@ def weight_table(table: pd.DataFrame, spec: MapelSpec, *, seed: int = 0) -> tupl
                 arms = sorted(set(table["arm"])) if "arm" in table.columns else []
                 raise ValidationError(f"targets.{i}.arm", f"be an arm of the table ({arms})", f.arm)
             rows = (table["arm"] == f.arm).to_numpy()
+        if rows.sum() < 2:
+            raise ValidationError(f"targets.{i}.arm", "have at least 2 rows in the table", f"{f.arm}: {rows.sum()}")
         if f.rate is not None:
             values = np.where(rows, table[f.column].isin(f.equals).to_numpy(dtype=float), np.nan)
             targets.append({"name": f.name, "values": values, "rate": f.rate, "n": f.n})
         else:
-            try:
-                col = table[f.column].to_numpy(dtype=float)
-            except (TypeError, ValueError):
-                raise ValidationError(f"targets.{i}.column", "name a numeric column for a mean", f.column) from None
+            col = _numeric_columns(table, [f.column], [f"targets.{i}.column"])[:, 0]
+            bad = rows & ~np.isfinite(col)
+            if bad.any():
+                r = int(np.flatnonzero(bad)[0])
+                raise ValidationError(f"table column {f.column!r} row {r}", "be finite (a mean target's value)", col[r])
             targets.append(
                 {"name": f.name, "values": np.where(rows, col, np.nan), "mean": f.mean, "sd": f.sd, "n": f.n}
             )
-    try:
-        axes = table[spec.axes].to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise ValidationError("axes", "name numeric columns", spec.axes) from None
     try:
         fit = weight_virtual_population(
             axes,
@@ -511,8 +523,8 @@ def weight_table(table: pd.DataFrame, spec: MapelSpec, *, seed: int = 0) -> tupl
         if head == "axes" and index:
             r, c = (part.strip() for part in index.rstrip("]").split(","))
             col = spec.axes[int(c)]
-            field = f"axes column {col!r}" if r == ":" else f"table column {col!r} row {r}"
-            raise ValidationError(field, exc.rule, exc.value) from None
+            where = f"axes column {col!r}" if r == ":" else f"table column {col!r} row {r}"
+            raise ValidationError(where, exc.rule, exc.value) from None
         raise
     fit.provenance.update(name=spec.name, source=spec.source, axes=list(spec.axes))
     out = table.copy()

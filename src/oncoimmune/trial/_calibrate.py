@@ -248,8 +248,9 @@ def calibrate(
     the loss and the fitted figures) as soon as it is computed. Run again with the same journal to resume
     a search that stopped (killed, out of time): the evaluations already in it are read back instead of
     re-run, and because the search is deterministic it follows the same path and goes on from where it
-    stopped. A journal belongs to one problem (its ``problem_sha256``); the code is not checked, so resume
-    with the same oncoimmune version.
+    stopped. A journal belongs to one problem (its ``problem_sha256``); what that digest does not cover is
+    not checked (the trial specs and the base calibration the problem names, the code), so resume with the
+    same files and the same oncoimmune version.
     """
     from scipy.optimize import minimize
 
@@ -296,16 +297,13 @@ def calibrate(
     state.setdefault("plausible", {})
     state.setdefault("death_model", {})
     history: list[_Evaluation] = []
-    cache: dict[str, tuple[float, dict[str, float], list[dict[str, Any]] | None]] = {}
+    # the trials' summaries per calibration (what a stage scores them on differs: scores are per point)
+    runs: dict[str, list[dict[str, Any]]] = {}
+    scores: dict[str, tuple[float, dict[str, float]]] = {}
     digest = hashlib.sha256(json.dumps(problem.record(), sort_keys=True).encode()).hexdigest()
-    replay: dict[str, tuple[float, dict[str, float]]] = {}
     if journal is not None:
         journal = Path(journal)
-        replay = _read_journal(journal, digest, problem.name)
-        if not journal.exists():
-            journal.parent.mkdir(parents=True, exist_ok=True)
-            header = {"journal": "oncoimmune calibrate", "problem": problem.name, "problem_sha256": digest}
-            journal.write_text(json.dumps({**header, "oncoimmune": __version__}) + "\n")
+        scores = _open_journal(journal, digest, problem.name)  # evaluated by the run that wrote the journal
 
     def run_one(cal: Mapping[str, Any], trial: Mapping[str, Any]) -> dict[str, Any]:
         d = copy.deepcopy(dict(trial))
@@ -360,19 +358,18 @@ def calibrate(
             for n, v in zip(names, values, strict=True):
                 _set_path(cal, n, float(f"{v:.6g}"))
             key = json.dumps(cal, sort_keys=True)
-            if key not in cache:
-                point = hashlib.sha256(f"{stage_index}:{key}".encode()).hexdigest()
-                if point in replay:  # evaluated by the run that wrote the journal
-                    cache[key] = (*replay[point], None)
-                else:
-                    summaries = run(cal)
-                    loss, figures = joint_loss(summaries, metrics)
-                    cache[key] = (loss, figures, summaries)
-                    if journal is not None:
-                        line = {"point": point, "stage": stage_index, "values": dict(zip(names, values, strict=True))}
-                        with open(journal, "a") as f:
-                            f.write(json.dumps({**line, "loss": loss, "figures": figures}) + "\n")
-            loss, figures, _ = cache[key]
+            point = hashlib.sha256(f"{stage_index}:{key}".encode()).hexdigest()
+            if point not in scores:
+                if key not in runs:  # a later stage can start on an earlier one's point: scored again, not run
+                    runs[key] = run(cal)
+                scores[point] = joint_loss(runs[key], metrics)
+                if journal is not None:
+                    loss, figures = scores[point]
+                    line = {"point": point, "stage": stage_index, "values": dict(zip(names, values, strict=True))}
+                    shown = {k: v if math.isfinite(v) else None for k, v in figures.items()}  # NaN: null
+                    with open(journal, "a") as f:
+                        f.write(json.dumps({**line, "loss": loss, "figures": shown}) + "\n")
+            loss, figures = scores[point]
             history.append(_Evaluation(stage_index, dict(zip(names, values, strict=True)), loss, figures))
             done += 1
             if progress is not None:
@@ -400,8 +397,7 @@ def calibrate(
         del res  # the optimum is read from the history (the best evaluation, rounded as evaluated)
 
     # the best evaluation's trials, already run (the state holds its values, rounded as evaluated)
-    cached = cache.get(json.dumps(state, sort_keys=True))
-    final = cached[2] if cached is not None and cached[2] is not None else run(state)
+    final = runs.get(json.dumps(state, sort_keys=True)) or run(state)
     rows = evaluate_targets(final[0], problem.targets)
     for (label, _, targets), summary in zip(trials[1:], final[1:], strict=True):
         rows += [{"trial": label, **row} for row in evaluate_targets(summary, targets)]
@@ -441,27 +437,39 @@ def calibrate(
     }
 
 
-def _read_journal(path: Path, digest: str, name: str) -> dict[str, tuple[float, dict[str, float]]]:
-    """The evaluations a journal holds, by point; {} for a journal not written yet.
+def _journal_header(problem_name: str, digest: str) -> str:
+    from oncoimmune import __version__
 
-    A last line cut short (the search killed while writing it) is dropped, from the file too, so the
-    resumed search appends whole lines."""
-    if not path.exists():
-        return {}
-    if not path.is_file():
+    header = {"journal": "oncoimmune calibrate", "problem": problem_name, "problem_sha256": digest}
+    return json.dumps({**header, "oncoimmune": __version__}) + "\n"
+
+
+def _open_journal(path: Path, digest: str, name: str) -> dict[str, tuple[float, dict[str, float]]]:
+    """The evaluations a journal holds, by point, after checking that it is this problem's journal; a new
+    journal (no file, an empty one, or one whose header was being written when the search stopped) gets
+    its header. A last line cut short (the search killed while writing it) is dropped, from the file too,
+    once the header has been checked, so the resumed search appends whole lines."""
+    header_text = _journal_header(name, digest)
+    not_journal = ValidationError("journal", "be a journal written by `oncoimmune calibrate`", str(path), name)
+    if path.exists() and not path.is_file():
         raise ValidationError("journal", "be a file", str(path), name)
-    text = path.read_text()
+    text = ""
+    if path.exists():
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise not_journal from None
+    if "\n" not in text and header_text.startswith(text):  # nothing yet, or a header cut short
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header_text)
+        return {}
     lines = text.split("\n")
-    if lines[-1]:  # no final newline: the last line was being written when the search stopped
-        text = text[: len(text) - len(lines[-1])]
-        path.write_text(text)
-    lines = [ln for ln in lines[:-1] if ln]
     try:
-        header = json.loads(lines[0]) if lines else {}
+        header = json.loads(lines[0])
     except json.JSONDecodeError:
         header = {}
-    if header.get("journal") != "oncoimmune calibrate":
-        raise ValidationError("journal", "be a journal written by `oncoimmune calibrate`", str(path), name)
+    if not isinstance(header, dict) or header.get("journal") != "oncoimmune calibrate":
+        raise not_journal
     if header.get("problem_sha256") != digest:
         raise ValidationError(
             "journal",
@@ -471,12 +479,15 @@ def _read_journal(path: Path, digest: str, name: str) -> dict[str, tuple[float, 
             name,
         )
     out: dict[str, tuple[float, dict[str, float]]] = {}
-    for i, ln in enumerate(lines[1:], start=2):
+    for i, ln in enumerate(lines[1:-1], start=2):
         try:
             row = json.loads(ln)
-            out[str(row["point"])] = (float(row["loss"]), {str(k): float(v) for k, v in row["figures"].items()})
+            figures = {str(k): math.nan if v is None else float(v) for k, v in row["figures"].items()}
+            out[str(row["point"])] = (float(row["loss"]), figures)
         except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise ValidationError("journal", "hold one evaluation per line (JSON)", f"{path}, line {i}", name) from None
+    if lines[-1]:  # no final newline: the last line was being written when the search stopped
+        path.write_text(text[: len(text) - len(lines[-1])])
     return out
 
 
