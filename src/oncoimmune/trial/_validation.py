@@ -41,6 +41,7 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         misses=(
             "nivolumab + ipilimumab: orr",
             "nivolumab: median_pfs_months",
+            "nivolumab + ipilimumab: ae_discontinuation",
         ),
     ),
     "atkins1999_il2": ValidationRun(
