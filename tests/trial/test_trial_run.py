@@ -262,3 +262,24 @@ def test_schema_command_prints_json(run_cli):
     res = run_cli("schema", "trial")
     assert res.exit_code == 0
     assert json.loads(res.stdout)["title"] == "oncoimmune virtual clinical trial"
+
+
+def test_measurement_noise_changes_the_reading_not_the_tumours(small):
+    noisy_spec = spec(response={"measurement_noise": {"cv": 0.1, "sd_mm": 1.0}})
+    noisy = run_trial(noisy_spec)
+    again = run_trial(noisy_spec, workers=1)
+    exact, p = small.patients, noisy.patients
+    # the same virtual patients, the same untreated and treated tumours: only the measurements differ
+    assert np.array_equal(exact["tumour_burden_mm"], p["tumour_burden_mm"])
+    assert not np.array_equal(exact["best_percent_change"], p["best_percent_change"], equal_nan=True)
+    # a seed gives the same noisy readings whatever the workers
+    pd.testing.assert_frame_equal(again.patients, p)
+    # no noise at all reads as exact measurements
+    zero = run_trial(spec(response={"measurement_noise": {"cv": 0.0, "sd_mm": 0.0}}))
+    assert np.array_equal(zero.patients["best_percent_change"], exact["best_percent_change"], equal_nan=True)
+
+
+@pytest.mark.parametrize(("noise", "field"), [({"cv": -0.1}, "cv"), ({"sd_mm": "x"}, "sd_mm"), ({"sigma": 1}, "sigma")])
+def test_bad_measurement_noise_names_the_field(noise, field):
+    with pytest.raises(ValidationError, match=rf"response\.measurement_noise\.{field}"):
+        spec(response={"measurement_noise": noise})

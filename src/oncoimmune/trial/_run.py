@@ -487,7 +487,7 @@ def run_trial(
     from oncoimmune.solve._status import Status
     from oncoimmune.toxicity import drug_classes_of
     from oncoimmune.trial._calibration import resolve_population
-    from oncoimmune.trial._recist import ResponseCriteria
+    from oncoimmune.trial._recist import MeasurementNoise, ResponseCriteria
     from oncoimmune.trial._survival import (
         DeathModel,
         SurvivalData,
@@ -517,8 +517,12 @@ def run_trial(
     scan_days = schedule.array[schedule.array <= horizon]
     grid = np.union1d(np.arange(0.0, horizon + 1e-9, spec.output_every_days), np.append(scan_days, horizon))
     scan_pos = np.searchsorted(grid, scan_days)
+    noise = spec.response.measurement_noise
     criteria = ResponseCriteria(
-        criteria=spec.response.criteria, confirm=spec.response.confirm, min_sd_weeks=spec.response.min_sd_weeks
+        criteria=spec.response.criteria,
+        confirm=spec.response.confirm,
+        min_sd_weeks=spec.response.min_sd_weeks,
+        noise=None if noise is None else MeasurementNoise(sd_mm=noise.sd_mm, cv=noise.cv),
     )
     death_model = DeathModel.from_mapping(death_options) if death_options else DeathModel()
 

@@ -144,12 +144,25 @@ class FollowUpSpec(_Frozen):
     accrual_months: float = Field(default=0.0, ge=0, le=120, description="Uniform accrual duration")
 
 
+class MeasurementNoiseSpec(_Frozen):
+    """Error on each lesion's measured diameter at each scan (oncoimmune.trial.MeasurementNoise):
+    N(0, sd_mm^2 + (cv d)^2), independent per lesion and scan, drawn from the trial's seed."""
+
+    sd_mm: float = Field(default=0.0, ge=0, le=20, allow_inf_nan=False, description="Additive SD per lesion, mm")
+    cv: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False, description="Proportional CV per lesion")
+
+
 class ResponseSpec(_Frozen):
     """How tumour response is read (oncoimmune.trial.ResponseCriteria)."""
 
     criteria: Literal["recist1.1", "irecist"] = "recist1.1"
     confirm: bool = Field(default=False, description="Require confirmation of PR/CR (non-randomised trials)")
     min_sd_weeks: float = Field(default=6.0, gt=0)
+    measurement_noise: MeasurementNoiseSpec | None = Field(
+        default=None,
+        description="Measurement error of the lesion diameters (population.md §3.3: about 5-10 % CV or 1-2 mm per "
+        "lesion, U); none by default (exact measurements)",
+    )
 
 
 class TreatmentSpec(_Frozen):
