@@ -78,3 +78,47 @@ def read_yaml(path: str | Path, field: str) -> Any:
         raise ValidationError(field, f"be valid YAML without repeated keys ({exc})", str(path)) from None
     except yaml.YAMLError as exc:
         raise ValidationError(field, f"be valid YAML ({exc.__class__.__name__})", str(path)) from exc
+
+
+def integer(name: str, value: Any, minimum: int, where: str | None = None) -> int:
+    """``value`` as an int, refused (naming ``name``) unless it is an integer >= ``minimum`` (bools are not)."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise ValidationError(name, f"be an integer >= {minimum}", value, where)
+    if int(value) < minimum:
+        raise ValidationError(name, f"be an integer >= {minimum}", value, where)
+    return int(value)
+
+
+def read_table(path: str | Path, field: str) -> Any:
+    """Read a ``.csv`` or ``.parquet`` table with one row per patient, refusing (naming ``field``) a wrong
+    suffix, a missing or unreadable file, a file with no rows and a column without a name. The columns
+    themselves are checked by whoever uses them."""
+    import pandas as pd
+
+    p = Path(path)
+    if p.suffix.lower() not in (".csv", ".parquet"):
+        raise ValidationError(field, "end in .csv or .parquet", str(path))
+    if not p.exists():
+        raise ValidationError(field, "be an existing file", str(path))
+    if not p.is_file():
+        raise ValidationError(field, "be a file, not a directory", str(path))
+    try:
+        if p.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(p)
+        else:
+            frame = pd.read_csv(p, skipinitialspace=True, float_precision="round_trip")
+    except pd.errors.EmptyDataError:
+        raise ValidationError(field, "contain a header and at least one row", str(path)) from None
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        kind = "Parquet" if p.suffix.lower() == ".parquet" else "CSV"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise ValidationError(field, f"be a readable {kind} file ({reason})", str(path)) from None
+    if len(frame.columns) == 0 or len(frame) == 0:
+        raise ValidationError(field, "contain a header and at least one row", str(path))
+    if any(str(c).startswith("Unnamed:") for c in frame.columns):
+        raise ValidationError(field, "have a name for every column (no empty header cell)", str(path))
+    return frame

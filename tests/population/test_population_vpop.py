@@ -74,7 +74,7 @@ def test_a_seed_gives_the_same_vpop_and_another_seed_another_draw():
         ),
         ({"plausible": np.arange(10.0), "data": np.arange(5.0), "mean": [0.0], "cov": [[1.0]]}, "data", "alone"),
         ({"plausible": np.arange(4.0), "data": np.arange(5.0)}, "plausible", "more patients than k"),
-        ({"plausible": np.arange(10.0), "data": np.arange(5.0), "seed": -1}, "seed", "non-negative"),
+        ({"plausible": np.arange(10.0), "data": np.arange(5.0), "seed": -1}, "seed", r"integer >= 0"),
         ({"plausible": np.arange(10.0), "data": np.arange(5.0), "log": [True, False]}, "log", "one per observable"),
     ],
 )

@@ -171,28 +171,11 @@ def read_patients(path: Path) -> Any:
 
     Columns are validated by :func:`oncoimmune.simulate` (names, NaN, bounds, with the row and
     column in the message); this function reports the file-level problems: wrong suffix, missing
-    or unreadable file, no rows.
+    or unreadable file, no rows (:func:`oncoimmune._validate.read_table`).
     """
-    import pandas as pd
+    from oncoimmune._validate import read_table
 
-    _input_file("--patients", path, (".csv", ".parquet"))
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, skipinitialspace=True, float_precision="round_trip")
-    except pd.errors.EmptyDataError:
-        raise ValidationError("--patients", "contain a header and at least one row", str(path)) from None
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        kind = "Parquet" if path.suffix.lower() == ".parquet" else "CSV"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise ValidationError("--patients", f"be a readable {kind} file ({reason})", str(path)) from None
-    if len(frame.columns) == 0 or len(frame) == 0:
-        raise ValidationError("--patients", "contain a header and at least one row", str(path))
-    unnamed = [str(c) for c in frame.columns if str(c).startswith("Unnamed:")]
-    if unnamed:
-        raise ValidationError("--patients", "have a name for every column (no empty header cell)", str(path))
-    return frame
+    return read_table(path, "--patients")
 
 
 def read_regimen(path: Path) -> Any:

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from oncoimmune._validate import integer
 from oncoimmune.errors import ValidationError
 
 __all__ = ["MapelFit", "weight_virtual_population"]
@@ -211,24 +212,16 @@ def weight_virtual_population(
     from scipy.optimize import minimize
     from scipy.stats import chi2
 
-    try:
-        x = np.asarray(axes, dtype=float)
-    except (TypeError, ValueError):
-        raise ValidationError("axes", "be a numeric array", type(axes).__name__) from None
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
+    from oncoimmune.population._vpop import _finite_matrix
+
+    x = _finite_matrix("axes", axes, None)
+    if x.shape[0] < 2:
         raise ValidationError("axes", "be a 2-D array with at least 2 VPs (rows) and 1 axis (column)", x.shape)
-    bad = ~np.isfinite(x)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        raise ValidationError(f"axes[{r}, {c}]", "be finite", x[r, c])
     n_vp, n_axes = x.shape
-    for name, value, lo in (("bins", bins, 2), ("starts", starts, 1), ("max_iterations", max_iterations, 1)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lo:
-            raise ValidationError(name, f"be an integer >= {lo}", value)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValidationError("seed", "be a non-negative integer", seed)
+    bins = integer("bins", bins, 2)
+    starts = integer("starts", starts, 1)
+    max_iterations = integer("max_iterations", max_iterations, 1)
+    seed = integer("seed", seed, 0)
     if not isinstance(alpha, int | float) or not 0.0 < alpha < 1.0:
         raise ValidationError("alpha", "be in (0, 1)", alpha)
     for name, value in (("spread", spread), ("min_effective_n", min_effective_n)):

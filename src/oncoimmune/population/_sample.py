@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from oncoimmune._validate import finite_number
+from oncoimmune._validate import finite_number, integer
 from oncoimmune._version import __version__
 from oncoimmune.errors import UnknownNameError, ValidationError
 from oncoimmune.population._distributions import (
@@ -167,11 +167,7 @@ def creatinine_from_egfr(egfr: Any, age_years: Any, female: Any) -> np.ndarray:
 
 
 def _integer(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValidationError(name, f"be an integer >= {minimum}", value, _WHERE)
-    if int(value) < minimum:
-        raise ValidationError(name, f"be an integer >= {minimum}", value, _WHERE)
-    return int(value)
+    return integer(name, value, minimum, _WHERE)
 
 
 def _support(tt: TumourType, name: str) -> tuple[float, float]:

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from oncoimmune._validate import integer, read_table
 from oncoimmune.errors import ValidationError
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "VPopSelection",
     "VPopTarget",
     "load_vpop_target",
+    "read_table",
     "select_from_table",
     "select_virtual_population",
     "weight_table",
@@ -171,16 +173,15 @@ def select_virtual_population(
 
     pp = _finite_matrix("plausible", plausible, None)
     n_pp, n_obs = pp.shape
-    logs = np.broadcast_to(np.asarray(log, dtype=bool), (n_obs,)).copy() if np.ndim(log) == 0 else None
-    if logs is None:
-        logs = np.asarray(log, dtype=bool)
-        if logs.shape != (n_obs,):
-            raise ValidationError("log", f"be one flag or one per observable ({n_obs})", list(np.asarray(log)))
-    for name, value, lo in (("k", k, 1), ("repeats", repeats, 1), ("draws_per_beta", draws_per_beta, 1)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < lo:
-            raise ValidationError(name, f"be an integer >= {lo}", value)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValidationError("seed", "be a non-negative integer", seed)
+    logs = np.asarray(log, dtype=bool)
+    if logs.ndim == 0:
+        logs = np.full(n_obs, bool(logs))
+    elif logs.shape != (n_obs,):
+        raise ValidationError("log", f"be one flag or one per observable ({n_obs})", list(np.asarray(log)))
+    k = integer("k", k, 1)
+    repeats = integer("repeats", repeats, 1)
+    draws_per_beta = integer("draws_per_beta", draws_per_beta, 1)
+    seed = integer("seed", seed, 0)
     if n_pp <= k:
         raise ValidationError("plausible", f"hold more patients than k ({k}) for the k-nearest-neighbour density", n_pp)
     y = _transform("plausible", pp, logs)
@@ -355,19 +356,6 @@ class MapelSpec(BaseModel):
     spread: float = Field(default=0.0, ge=0.0)
     min_effective_n: float = Field(default=0.0, ge=0.0)
     source: str = Field(min_length=1)
-
-
-def read_table(path: str | Path, field: str) -> pd.DataFrame:
-    """A CSV or Parquet table."""
-    p = Path(path)
-    if p.suffix not in (".csv", ".parquet"):
-        raise ValidationError(field, "be a .csv or .parquet file", str(path))
-    if not p.is_file():
-        raise ValidationError(field, "be a readable file", str(path))
-    try:
-        return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise ValidationError(field, f"be a readable table ({exc.__class__.__name__})", str(path)) from None
 
 
 def load_vpop_target(path: str | Path) -> tuple[VPopTarget | MapelSpec, np.ndarray | None]:
