@@ -136,6 +136,22 @@ def test_the_mapel_example_weights_a_trials_patients_to_the_published_response_r
     assert report["composite_p"] == pytest.approx(chi2.sf(fisher, 2 * 3))
     assert len(report["alternates"]) == 4 and "Hodi" in report["sources"]["nivolumab ORR"]
 
+    # the weighted VPop then enrols a trial (population.vpop; the table's path is the spec's neighbour)
+    spec = yaml.safe_load((EXAMPLES / "trials" / "checkmate067_like.yaml").read_text())
+    spec["population"]["vpop"] = {"table": "w/vpop.parquet", "weight": "weight"}
+    spec.update(patients=60, targets=[], follow_up={"months": 12})
+    (tmp_path / "trial.yaml").write_text(yaml.safe_dump(spec))
+    r = run_cli("trial", tmp_path / "trial.yaml", "--out", tmp_path / "t")
+    assert r.exit_code == 0, r.output
+    enrolled = pd.read_parquet(tmp_path / "t" / "patients.parquet")
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert summary["provenance"]["vpop"]["table"] == str((tmp_path / "w" / "vpop.parquet").resolve())
+    vp = weighted.iloc[enrolled["vpop_row"].to_numpy()]
+    assert (enrolled["tmb"].to_numpy() == vp["tmb"].to_numpy()).all()
+    assert (enrolled["param_k_CT"].to_numpy() == vp["param_k_CT"].to_numpy()).all()
+    # MAPEL put most of the weight on a few bins: the enrolled patients come from the heavy VPs
+    assert vp["weight"].mean() > 1.5 * weighted["weight"].mean()
+
 
 def test_a_bad_mapel_problem_names_the_field(run_cli, trial_table, tmp_path):
     good = yaml.safe_load((EXAMPLES / "vpop" / "checkmate067_orr_mapel.yaml").read_text())

@@ -45,6 +45,7 @@ from oncoimmune.errors import UnknownNameError, ValidationError
 
 __all__ = [
     "MAX_REDRAWS",
+    "PARAMETER_PREFIX",
     "PARAMETER_SLOT_BASE",
     "ParameterDistribution",
     "PlausibleRange",
@@ -56,6 +57,10 @@ __all__ = [
 
 MAX_REDRAWS = 200
 """Redraws of a patient's variable parameters before :func:`draw_plausible` gives up and flags it."""
+
+PARAMETER_PREFIX = "param_"
+"""Prefix of the parameter columns of a patient table (a trial's ``patients.parquet``, a VPop table):
+``param_kill_scale`` holds the patient's ``kill_scale``."""
 
 PARAMETER_SLOT_BASE = 1_000_000
 """Stream slots of model parameters start here (covariates use small slot numbers); the slot of a
@@ -120,6 +125,21 @@ def _slot(name: str) -> int:
     return PARAMETER_SLOT_BASE + zlib.crc32(name.encode("utf-8"))
 
 
+def parameter_bounds(model: Any, name: str, where: str = "parameters") -> tuple[float, float]:
+    """Bounds of a patient parameter of ``model``: a model parameter, or a drug's exposure-effect
+    parameter ``DRUG:NAME`` (:func:`oncoimmune.treatments.drug_parameter`); an unknown name is an error
+    naming ``where``."""
+    if ":" in name:
+        from oncoimmune.treatments._plan import drug_parameter
+
+        _, lo, hi, _ = drug_parameter(model, name, f"{where}.{name}")
+        return lo, hi
+    names = [p.name for p in model.parameters]
+    if name not in names:
+        raise UnknownNameError(where, name, names, f"the {model.name} parameters")
+    return model.parameters[names.index(name)].bounds
+
+
 def check_parameter_set(model: Any, parameters: Mapping[str, Any], where: str = "parameters") -> dict[str, Any]:
     """Validate ``{name: ParameterDistribution | mapping}`` against ``model``: known names, values and
     truncation bounds inside the parameter's bounds. Returns ``{name: ParameterDistribution}`` with the
@@ -128,18 +148,10 @@ def check_parameter_set(model: Any, parameters: Mapping[str, Any], where: str = 
 
     if not isinstance(parameters, Mapping):
         raise ValidationError(where, "be a mapping of parameter names to {value} or {median, omega}", parameters)
-    names = [p.name for p in model.parameters]
     out: dict[str, ParameterDistribution] = {}
     for name, raw in parameters.items():
         field = f"{where}.{name}"
-        if ":" in name:  # a drug's exposure-effect parameter, DRUG:NAME (treatments.drug_parameter)
-            from oncoimmune.treatments._plan import drug_parameter
-
-            _, lo, hi, _ = drug_parameter(model, name, field)
-        elif name not in names:
-            raise UnknownNameError(where, name, names, f"the {model.name} parameters")
-        else:
-            lo, hi = model.parameters[names.index(name)].bounds
+        lo, hi = parameter_bounds(model, name, where)
         if isinstance(raw, ParameterDistribution):
             dist = raw
         else:

@@ -256,12 +256,12 @@ def calibrate(
 
     from oncoimmune import __version__
     from oncoimmune.trial._run import run_trial
-    from oncoimmune.trial._spec import SPEC_DIR, trial_spec_from_dict
+    from oncoimmune.trial._spec import SPEC_DIR, read_spec_data, read_spec_vpop, trial_spec_from_dict
 
     def trial_base(name: str, patients: int, seed: int, targets: list[Target]) -> tuple[Any, dict[str, Any]]:
         spec_path = SPEC_DIR / f"{name}.yaml"
         spec_path = spec_path if spec_path.is_file() else Path(name)
-        raw = read_yaml(spec_path, "trial spec")
+        raw = read_spec_data(spec_path)
         if not isinstance(raw, Mapping):
             raise ValidationError("spec", "be a trial spec (a mapping)", raw, problem.name)
         # the spec's own calibration is what is being fitted: start from the problem's values instead
@@ -286,6 +286,21 @@ def calibrate(
                 problem.name,
             )
         trials.append((a.spec, d, a.targets))
+    for label, d, _ in trials:
+        # a VP keeps the parameters its VPop table gives: a knob on one of them would move nothing
+        if d["population"].get("vpop") is None:
+            continue
+        fixed = read_spec_vpop(trial_spec_from_dict(d, where="calibration")).parameters
+        for i, st in enumerate(problem.stages):
+            for path in st.free:
+                head, _, rest = path.partition(".")
+                if head == "parameters" and fixed is not None and rest.rsplit(".", 1)[0] in fixed.columns:
+                    raise ValidationError(
+                        f"stages.{i}.free",
+                        f"move parameters that the VPop table of {label or problem.spec} does not fix "
+                        "(its param_ columns are every enrolled patient's values)",
+                        path,
+                    )
     state: dict[str, Any] = copy.deepcopy(problem.start)
     if problem.base is not None:
         from oncoimmune.trial._calibration import check_calibration_fits, load_calibration

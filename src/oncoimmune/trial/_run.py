@@ -44,12 +44,10 @@ import numpy as np
 import pandas as pd
 
 from oncoimmune.errors import ValidationError
+from oncoimmune.population._parameters import PARAMETER_PREFIX
 from oncoimmune.trial._spec import TrialSpec
 
 __all__ = ["CHUNK_PATIENTS", "TrialResult", "run_trial"]
-
-PARAMETER_PREFIX = "param_"
-"""Prefix of the per-patient model-parameter columns of ``patients.parquet`` (``param_k_CT`` ...)."""
 
 AE_FOLLOW_UP_DAYS = 100.0
 """Adverse events are collected up to this many days after the last dose (CheckMate and KEYNOTE
@@ -482,7 +480,7 @@ def run_trial(
         Optional ``progress(arm, done, total)`` callback after each chunk.
     """
     from oncoimmune.models._base import get_model
-    from oncoimmune.population import sample_population, to_covariates
+    from oncoimmune.population import COLUMNS, sample_population, to_covariates
     from oncoimmune.population._parameters import draw_plausible
     from oncoimmune.solve._status import Status
     from oncoimmune.toxicity import drug_classes_of
@@ -500,12 +498,34 @@ def run_trial(
         raise ValidationError("spec", "be a TrialSpec (load it with load_trial_spec)", spec, "run_trial")
     model = get_model(spec.model)
     n, seed = spec.patients, spec.seed
-    frame = sample_population(
-        spec.population.tumour_type, n, seed, overrides=dict(spec.population.overrides) or None
-    ).reset_index(drop=True)
     dists, plausible, death_options, calibration = resolve_population(spec)
     drawn = None
-    if dists:
+    vpop_record = None
+    if spec.population.vpop is not None:
+        # Enrol from a virtual-population table: patient i is a VP of the table (oncoimmune.population._enrol)
+        from oncoimmune.population._enrol import enrol_rows
+        from oncoimmune.trial._spec import read_spec_vpop
+
+        table = read_spec_vpop(spec)
+        vp = enrol_rows(table, n, seed, spec.population.vpop.sampling)
+        frame = table.covariates.iloc[vp].reset_index(drop=True)
+        if "patient_id" in frame:
+            frame = frame.rename(columns={"patient_id": "vpop_patient_id"})
+        frame.insert(0, "patient_id", np.arange(n))
+        frame.insert(1, "vpop_row", vp)
+        keep = ["patient_id", "vpop_row", "vpop_patient_id", *(c for c in COLUMNS if c != "patient_id")]
+        frame = frame[[c for c in keep if c in frame.columns]]
+        vpop_record = table.provenance(vp, spec.population.vpop.weight, spec.population.vpop.sampling)
+        if table.parameters is not None:
+            drawn = table.parameters.iloc[vp].reset_index(drop=True)
+            frame = pd.concat([frame, drawn.add_prefix(PARAMETER_PREFIX)], axis=1)
+            frame["plausibility_redraws"] = 0 if table.redraws is None else table.redraws[vp]
+            frame["plausible"] = True if table.plausible is None else table.plausible[vp]
+    else:
+        frame = sample_population(
+            spec.population.tumour_type, n, seed, overrides=dict(spec.population.overrides) or None
+        ).reset_index(drop=True)
+    if dists and drawn is None:
         drawn, redraws, is_plausible = draw_plausible(model, to_covariates(frame), dists, seed, plausible)
         frame = pd.concat([frame, drawn.add_prefix(PARAMETER_PREFIX)], axis=1)
         frame["plausibility_redraws"] = redraws
@@ -689,6 +709,7 @@ def run_trial(
             "parameters": {k: v.model_dump(exclude_none=True) for k, v in dists.items()},
             "plausible": {k: v.model_dump(exclude_none=True) for k, v in plausible.items()},
             "implausible_patients": int((~frame["plausible"]).sum()) if "plausible" in frame else 0,
+            "vpop": vpop_record,
             "death_model": death_options,
             "scan_days": scan_days.tolist(),
             "notes": [

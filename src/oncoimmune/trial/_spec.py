@@ -36,7 +36,7 @@ from oncoimmune._validate import read_yaml
 from oncoimmune.errors import UnknownNameError, ValidationError
 from oncoimmune.population._parameters import ParameterDistribution, PlausibleRange
 
-__all__ = ["SPEC_DIR", "ArmSpec", "TrialSpec", "load_trial_spec", "trial_schema"]
+__all__ = ["SPEC_DIR", "ArmSpec", "TrialSpec", "VPopSpec", "load_trial_spec", "trial_schema"]
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
 """Trial specs shipped with the package (``examples/trials/`` links to them)."""
@@ -49,8 +49,30 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class VPopSpec(_Frozen):
+    """Enrol the trial from a virtual-population table (oncoimmune.population._enrol; docs/population.md)."""
+
+    table: str = Field(
+        min_length=1,
+        description="A CSV or Parquet table, one virtual patient per row: the covariate columns of "
+        "sample_population and optional param_NAME columns (`oncoimmune vpop`'s vpop.parquet, a trial's "
+        "patients.parquet); a relative path is read from the spec file's folder",
+    )
+    weight: str | None = Field(
+        default=None,
+        description="Column of prevalence weights (MAPEL's 'weight') to draw patients by, or 'equal'; must be "
+        "given when the table has a 'weight' column",
+    )
+    sampling: Literal["resample", "in_order"] = Field(
+        default="resample",
+        description="resample: each patient is a VP drawn with probability proportional to its weight (seeded); "
+        "in_order: patient i is row i (patients at most the rows)",
+    )
+
+
 class PopulationSpec(_Frozen):
-    """Who is enrolled: a tumour type of :mod:`oncoimmune.population` and optional covariate overrides."""
+    """Who is enrolled: a tumour type of :mod:`oncoimmune.population` and optional covariate overrides,
+    or the rows of a virtual-population table (``vpop``)."""
 
     tumour_type: str = Field(description="melanoma, nsclc, rcc or lbcl (oncoimmune.population.tumour_types())")
     overrides: dict[str, float | int | str | bool] = Field(
@@ -70,6 +92,22 @@ class PopulationSpec(_Frozen):
             "varying parameters of a patient outside them are redrawn (plausible patients)"
         ),
     )
+
+    vpop: VPopSpec | None = Field(
+        default=None,
+        description="Enrol from a virtual-population table (selected or MAPEL-weighted) instead of sampling new "
+        "patients: {table, weight, sampling}",
+    )
+
+    @model_validator(mode="after")
+    def _vpop_alone(self) -> PopulationSpec:
+        if self.vpop is not None and self.overrides:
+            raise ValidationError(
+                "population.overrides",
+                "be empty when population.vpop is given (the table's rows are the patients' covariates)",
+                dict(self.overrides),
+            )
+        return self
 
     @field_validator("tumour_type")
     @classmethod
@@ -348,6 +386,24 @@ class TrialSpec(_Frozen):
             check_calibration_fits(cal, self.population.tumour_type, self.model, "calibration", self.calibration)
         return self
 
+    @model_validator(mode="after")
+    def _vpop_table(self) -> TrialSpec:
+        vpop = self.population.vpop
+        if vpop is None:
+            return self
+        table = read_spec_vpop(self)
+        if vpop.sampling == "in_order" and self.patients > table.rows:
+            raise ValidationError(
+                "patients",
+                f"be at most the VPop table's {table.rows} rows (population.vpop.sampling: in_order)",
+                self.patients,
+            )
+        if vpop.sampling == "in_order" and table.weights is not None:
+            raise ValidationError(
+                "population.vpop.weight", "be 'equal' or absent with sampling: in_order (every row once)", vpop.weight
+            )
+        return self
+
     @field_validator("model")
     @classmethod
     def _model(cls, v: str) -> str:
@@ -411,6 +467,24 @@ class TrialSpec(_Frozen):
         return trial_spec_from_dict(data, where="trial spec (with command-line overrides)")
 
 
+def read_spec_vpop(spec: TrialSpec) -> Any:
+    """The checked :class:`~oncoimmune.population._enrol.VPopTable` of a spec with ``population.vpop``."""
+    from oncoimmune.models._base import get_model
+    from oncoimmune.population._enrol import read_vpop_table
+    from oncoimmune.trial._calibration import resolve_population
+
+    vpop = spec.population.vpop
+    assert vpop is not None
+    varying = resolve_population(spec)[0]
+    return read_vpop_table(
+        vpop.table,
+        tumour_type=spec.population.tumour_type,
+        model=get_model(spec.model),
+        varying=varying,
+        weight=vpop.weight,
+    )
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -457,7 +531,19 @@ def trial_spec_from_dict(data: Mapping[str, Any], where: str = "trial spec") -> 
 def load_trial_spec(path: str | Path) -> TrialSpec:
     """Read and validate a trial spec from YAML (safe loader; nothing in it is executed)."""
     p = Path(path)
-    return trial_spec_from_dict(read_yaml(p, "trial spec"), where=p.name)
+    return trial_spec_from_dict(read_spec_data(p), where=p.name)
+
+
+def read_spec_data(path: Path) -> Any:
+    """A trial spec file's YAML document (safe loader), with a relative ``population.vpop.table`` made
+    the spec file's neighbour (its real folder, through links: shipped specs are linked from examples/)."""
+    data = read_yaml(path, "trial spec")
+    pop = data.get("population") if isinstance(data, Mapping) else None
+    vpop = pop.get("vpop") if isinstance(pop, Mapping) else None
+    if isinstance(vpop, Mapping) and isinstance(vpop.get("table"), str) and not Path(vpop["table"]).is_absolute():
+        table = str(path.resolve().parent / vpop["table"])
+        data = {**data, "population": {**pop, "vpop": {**vpop, "table": table}}}
+    return data
 
 
 def trial_schema() -> dict[str, Any]:
