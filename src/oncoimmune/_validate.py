@@ -121,4 +121,12 @@ def read_table(path: str | Path, field: str) -> Any:
         raise ValidationError(field, "contain a header and at least one row", str(path))
     if any(str(c).startswith("Unnamed:") for c in frame.columns):
         raise ValidationError(field, "have a name for every column (no empty header cell)", str(path))
+    if p.suffix.lower() == ".csv":  # pandas renames a repeated header (age, age.1): refuse it instead
+        import csv
+
+        with p.open(newline="", encoding="utf-8", errors="replace") as f:
+            names = [h.strip() for h in next(csv.reader(f), [])]
+        repeated = sorted({h for h in names if names.count(h) > 1})
+        if repeated:
+            raise ValidationError(field, f"have each column once (repeated: {repeated})", str(path))
     return frame

@@ -62,7 +62,9 @@ def test_a_trial_enrolled_in_order_from_its_own_patients_reproduces_them(source)
     record = again.summary["provenance"]["vpop"]
     assert record["rows"] == 24 and record["sampling"] == "in_order" and record["distinct_enrolled"] == 24
     assert sorted(record["parameters"]) == sorted(CALIBRATED)
-    assert len(record["sha256"]) == 64
+    assert len(record["sha256"]) == 64 and record["missing_covariates"] == []
+    # the calibration's distributions were not used: the provenance says where the parameters came from
+    assert sorted(again.summary["provenance"]["parameters"]["from_vpop_table"]) == sorted(CALIBRATED)
 
 
 def test_prevalence_weights_decide_who_is_enrolled(source, tmp_path):
@@ -240,3 +242,58 @@ def test_calibrate_refuses_a_knob_on_a_parameter_the_vpop_fixes(source, tmp_path
         calibrate(load_calibration_problem(tmp_path / "p.yaml"))
     assert err.value.field == "stages.0.free" and err.value.value == "parameters.k_CT.median"
     assert "VPop table" in str(err.value)
+
+
+def test_a_table_without_some_covariates_keeps_the_tumour_type_and_says_what_it_lacks(tmp_path):
+    covariates = sample_population("melanoma", 30, seed=3).drop(columns=["tumour_type", "growth_rate"])
+    path = tmp_path / "pp.parquet"
+    covariates.to_parquet(path)
+    result = run_trial(spec({"table": str(path)}, patients=10))
+    assert (result.patients["tumour_type"] == "melanoma").all()  # the trial's, for the popPK models that read it
+    assert result.summary["provenance"]["vpop"]["missing_covariates"] == ["growth_rate"]
+
+
+def test_spec_parameters_and_ranges_do_not_mix_with_a_table_that_gives_parameters(source):
+    _, path = source
+    for key, value in (("parameters", {"k_CT": {"value": 1.0}}), ("plausible", {"k_CT": {"upper": 2.0}})):
+        data = json.loads(json.dumps(BASE))
+        data["population"] = {"tumour_type": "melanoma", key: value, "vpop": {"table": str(path)}}
+        with pytest.raises(ValidationError) as err:
+            trial_spec_from_dict(data)
+        assert err.value.field == f"population.{key}" and "param_" in str(err.value)
+
+
+def test_weights_are_a_column_of_their_own_and_huge_ones_do_not_overflow(source, tmp_path):
+    _, path = source
+    with pytest.raises(ValidationError) as err:
+        spec({"table": str(path), "weight": "weight_kg"})
+    assert err.value.field == "population.vpop.weight" and "covariate" in str(err.value)
+    table = pd.read_parquet(path)
+    table["w"] = 1e308  # finite, but their sum is not
+    table.loc[0, "w"] = 0.0
+    big = tmp_path / "big.parquet"
+    table.to_parquet(big)
+    from oncoimmune.population._enrol import enrol_rows
+    from oncoimmune.trial._spec import read_spec_vpop
+
+    s = spec({"table": str(big), "weight": "w"}, patients=500)
+    rows = enrol_rows(read_spec_vpop(s), 500, s.seed)
+    assert 0 not in rows and np.unique(rows).size == 23  # the 23 weighted VPs, drawn equally
+
+
+def test_a_bad_plausible_flag_or_a_repeated_csv_header_is_refused(source, tmp_path):
+    _, path = source
+    table = pd.read_parquet(path)
+    table["plausible"] = table["plausible"].astype(object)
+    table.loc[2, "plausible"] = "maybe"
+    table.to_csv(tmp_path / "flag.csv", index=False)
+    with pytest.raises(ValidationError) as err:
+        spec({"table": str(tmp_path / "flag.csv")})
+    assert err.value.field == "population.vpop.table row 2, column plausible"
+    text = (tmp_path / "flag.csv").read_text().splitlines()
+    header = text[0] + ",age_years"
+    rows = [line + ",-5" for line in text[1:]]
+    (tmp_path / "twice.csv").write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(ValidationError, match="repeated: \\['age_years'\\]") as err:
+        spec({"table": str(tmp_path / "twice.csv")})
+    assert err.value.field == "population.vpop.table"

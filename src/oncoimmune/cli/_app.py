@@ -962,6 +962,7 @@ def trial_command(
     written = result.write(out)
     table = _trial_table(result)
     _console().print(table)
+    _print_endpoints(result, _console())
     _console().print(f"[dim]{DISCLAIMER}[/dim]")
     report = next((p for p in written if p.name == "report.html"), None)
     sys.stderr.write(f"trial {spec.name!r}: {spec.patients} patients -> {out} (report: {report})\n")
@@ -1245,6 +1246,15 @@ def predict_command(
     console.print(f"[bold]{DISCLAIMER_TEXT}[/bold]")
 
 
+def _print_endpoints(result: Any, console: Any) -> None:
+    """One line per comparison of the spec's endpoints, with its verdict."""
+    from oncoimmune.trial._endpoints import comparison_text
+
+    for role in ("primary", "secondary"):
+        for row in result.summary["endpoints"][role]:
+            console.print(f"{role.capitalize()} endpoint: {comparison_text(row)}", highlight=False, markup=False)
+
+
 def _trial_table(result: Any) -> Any:
     from rich.table import Table
 
@@ -1255,7 +1265,9 @@ def _trial_table(result: Any) -> Any:
         return "not reached" if x is None else f"{x:.1f}"
 
     table = Table(title=f"{result.spec.name}: {result.spec.patients} virtual patients", title_justify="left")
-    for col in ("arm", "n", "ORR", "CR", "DCR", "median PFS (months)", "median OS (months)", "OS 12 months"):
+    months_at = f"{result.spec.endpoints.landmarks_months[0]:g}" if result.spec.endpoints.landmarks_months else None
+    columns = ["arm", "n", "ORR", "CR", "DCR", "median PFS (months)", "median OS (months)"]
+    for col in columns + ([f"OS {months_at} months"] if months_at else []):
         table.add_column(col)
     for name, a in result.summary["arms"].items():
         table.add_row(
@@ -1266,7 +1278,7 @@ def _trial_table(result: Any) -> Any:
             pct(a["dcr"]),
             months(a["median_pfs_months"]),
             months(a["median_os_months"]),
-            pct(a["os_rate"].get("12")),
+            *([pct(a["os_rate"].get(months_at))] if months_at else []),
         )
     return table
 

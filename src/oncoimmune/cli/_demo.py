@@ -215,9 +215,10 @@ def _trial_demo(out: Path, console: Any, written: list[Path]) -> Any:
     )
     result = run_trial(spec)
     written.extend(result.write(out / "trial"))
-    from oncoimmune.cli._app import _trial_table
+    from oncoimmune.cli._app import _print_endpoints, _trial_table
 
     console.print(_trial_table(result))
+    _print_endpoints(result, console)
     console.print(Text(f"  trial report: {out / 'trial' / 'report.html'}", style="bold"))
     return result
 

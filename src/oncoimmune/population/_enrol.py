@@ -47,6 +47,9 @@ EQUAL_WEIGHTS = "equal"
 _REQUIRED = ("sex", "age_years", "weight_kg", "height_cm", "tumour_burden_mm")
 """Covariates every VP row must give (the doses and the initial tumour depend on them)."""
 
+_FLAGS = {True: True, False: False, "true": True, "false": False, "True": True, "False": False}
+"""Values a ``plausible`` column may hold: a Parquet bool, a CSV's True/False, or 1/0 (equal to True/False as keys)."""
+
 _STREAM = "#vpop_row"
 """Name of the uniform stream that picks each trial patient's VP (a name no parameter can have)."""
 
@@ -56,7 +59,8 @@ class VPopTable:
     """A checked VPop table: ``covariates`` (one row per VP, covariate columns), ``parameters`` (the
     ``param_`` columns without the prefix, or ``None``), ``weights`` (normalised to sum 1, or ``None``
     for equal weights), ``plausible`` and ``redraws`` (the table's plausibility flag and redraw count, or
-    ``None``), and the file's ``path``,
+    ``None``), ``missing_covariates`` (those the tumour type's population has and the table lacks: their
+    model defaults apply), and the file's ``path``,
     ``sha256`` and number of ``rows`` for the trial's provenance."""
 
     path: Path
@@ -67,6 +71,7 @@ class VPopTable:
     weights: np.ndarray | None
     plausible: np.ndarray | None
     redraws: np.ndarray | None = None
+    missing_covariates: tuple[str, ...] = ()
 
     def provenance(self, enrolled: np.ndarray, weight: str | None, sampling: str) -> dict[str, Any]:
         """What a trial records about its VPop: the file, its hash, the draw, and how many distinct VPs
@@ -82,6 +87,7 @@ class VPopTable:
             "effective_size": round(kish, 3),
             "distinct_enrolled": int(np.unique(enrolled).size),
             "parameters": None if self.parameters is None else list(self.parameters.columns),
+            "missing_covariates": self.missing_covariates,
         }
 
 
@@ -189,21 +195,32 @@ def read_vpop_table(
             None,
         )
     if weight is not None and weight != EQUAL_WEIGHTS:
+        from oncoimmune.population._sample import COLUMNS
+
         if weight not in cols:
             raise ValidationError(f"{field}.weight", f"name a column of the table or be '{EQUAL_WEIGHTS}'", weight)
+        if weight in COLUMNS or weight.startswith(PARAMETER_PREFIX):
+            raise ValidationError(
+                f"{field}.weight", "name a column of weights, not a covariate or a parameter of the patients", weight
+            )
         w = pd.to_numeric(table[weight], errors="coerce").to_numpy(dtype=float)
         bad = ~(np.isfinite(w) & (w >= 0))
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
             raise ValidationError(f"{where} row {r}, column {weight}", "be a finite weight >= 0", table[weight].iloc[r])
-        total = float(w.sum())
-        if not total > 0:
-            raise ValidationError(f"{where} column {weight}", "have a positive sum (some VP must have weight)", total)
-        weights = w / total
+        top = float(w.max())
+        if not top > 0:
+            raise ValidationError(f"{where} column {weight}", "have a positive sum (some VP must have weight)", top)
+        w = w / top  # scaled first, so that large weights cannot overflow their sum
+        weights = w / w.sum()
 
     plausible = redraws = None
     if parameters is not None and "plausible" in cols:
-        plausible = table["plausible"].astype(bool).to_numpy()
+        flags = table["plausible"].map(_FLAGS)
+        if flags.isna().any():
+            r = int(np.flatnonzero(flags.isna().to_numpy())[0])
+            raise ValidationError(f"{where} row {r}, column plausible", "be true or false", table["plausible"].iloc[r])
+        plausible = flags.to_numpy(dtype=bool)
     if parameters is not None and "plausibility_redraws" in cols:
         r = pd.to_numeric(table["plausibility_redraws"], errors="coerce").to_numpy(dtype=float)
         redraws = np.where(np.isfinite(r), r, 0).astype(np.int64)
@@ -218,7 +235,14 @@ def read_vpop_table(
             except ValidationError as exc:
                 raise ValidationError(f"{where} row {r}, column {exc.field}", exc.rule, exc.value) from None
         raise
+    from oncoimmune.population._sample import sample_population
+
+    # covariates the tumour type's population has (not all NaN) that the table does not give: their model
+    # defaults apply, and the provenance says which
+    reference = sample_population(tumour_type, 1, 0)
+    applicable = [c for c in reference.columns if c not in ("patient_id", "tumour_type") and reference[c].notna().all()]
     out = VPopTable(
+        missing_covariates=tuple(c for c in applicable if c not in cols),
         path=p.resolve(),
         sha256=_sha256(p),
         rows=len(table),

@@ -37,6 +37,7 @@ import numpy as np
 
 from oncoimmune._validate import read_yaml
 from oncoimmune.errors import UnknownNameError, ValidationError
+from oncoimmune.trial._endpoints import wilson_interval
 
 __all__ = ["DEFAULT_THERAPIES", "Prediction", "predict", "read_profile"]
 
@@ -122,18 +123,6 @@ def check_profile(data: Any, where: str = "profile") -> dict[str, Any]:
     if "braf_v600" in data and not isinstance(data["braf_v600"], bool):
         raise ValidationError("braf_v600", "be true or false", data["braf_v600"], where)
     return dict(data)
-
-
-def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    lo = 0.0 if k == 0 else max(0.0, c - h)  # exact ends: rounding would put 0 events above 0
-    hi = 1.0 if k == n else min(1.0, c + h)
-    return (lo, hi)
 
 
 @dataclass(frozen=True)
@@ -262,7 +251,7 @@ def predict(
             return int(np.asarray(mask, dtype=bool).sum())
 
         def prob(k: int, n: int = n) -> dict[str, Any]:
-            lo, hi = _wilson(k, n)
+            lo, hi = wilson_interval(k, n)
             return {"p": k / n if n else math.nan, "ci95": [lo, hi]}
 
         s = result.summary["arms"][name]

@@ -90,8 +90,6 @@ FIGURES = ("waterfall", "spider", "swimmer", "km_pfs", "km_os", "forest")
 
 DPI = 110
 
-OS_LANDMARKS = ("12", "24", "36", "60")
-
 PAGE_DISCLAIMER = (
     "Research and education software. This report describes virtual patients simulated by a "
     "mathematical model; it is not evidence about real patients and its outputs are not medical "
@@ -575,6 +573,8 @@ def _summary_table(result: Any) -> str:
     summ = result.summary.get("arms", {})
     extra_trae = any("trae_g3plus" in summ.get(a, {}) for a in arms)
     extra_failed = any(summ.get(a, {}).get("failed_simulations") for a in arms)
+    # the spec's landmark months (endpoints.landmarks_months), as summary.json keys them
+    landmarks = [f"{m:g}" for m in result.spec.endpoints.landmarks_months]
     headers = [
         "Arm",
         "Regimen",
@@ -584,7 +584,8 @@ def _summary_table(result: Any) -> str:
         "DCR",
         "Median PFS, months (95 % CI)",
         "Median OS, months (95 % CI)",
-        *[f"OS at {m} months" for m in OS_LANDMARKS],
+        "Median duration of response, months (95 % CI)",
+        *[f"OS at {m} months" for m in landmarks],
     ]
     if extra_trae:
         headers += ["Grade ≥3 AE", "AE leading to discontinuation"]
@@ -604,7 +605,10 @@ def _summary_table(result: Any) -> str:
             _pct(s.get("dcr")),
             _median_ci(s.get("median_pfs_months"), s.get("median_pfs_ci_months")),
             _median_ci(s.get("median_os_months"), s.get("median_os_ci_months")),
-            *[_pct(os_rate.get(m)) for m in OS_LANDMARKS],
+            "no responder"
+            if not s.get("responders")
+            else _median_ci(s.get("median_dor_months"), s.get("median_dor_ci_months")),
+            *[_pct(os_rate.get(m)) for m in landmarks],
         ]
         if extra_trae:
             row += [_pct(s.get("trae_g3plus")), _pct(s.get("ae_discontinuation"))]
@@ -648,6 +652,27 @@ def _targets_section(result: Any) -> str:
         )
     headers = ["Arm", "Figure", "Published", "Tolerance", "Simulated", "Inside", "Source"]
     return "<h2>Published vs simulated</h2>\n" + _table(headers, body, "targets")
+
+
+def _endpoints_section(result: Any) -> str:
+    """The comparisons the spec declares (primary, secondary) with their tests and verdicts."""
+    from oncoimmune.trial._endpoints import comparison_text
+
+    ends = result.summary.get("endpoints") or {}
+    items = [(role, row) for role in ("primary", "secondary") for row in ends.get(role, [])]
+    if not items:
+        return ""
+    lines = "".join(
+        f'<li class="{"met" if row["met"] else "not-met"}"><b>{html.escape(role.capitalize())}</b>: '
+        f"{html.escape(comparison_text(row))}</li>"
+        for role, row in items
+    )
+    test = "; ".join(sorted({f"{r['endpoint'].upper()}: {r['test']}" for _, r in items}))
+    return (
+        f'<h2>Endpoints</h2>\n<ul id="endpoints">{lines}</ul>\n<p class="note">{html.escape(test)}. Met: the '
+        "test rejects at its alpha and the estimate favours the experimental arm. A virtual trial's verdict is a "
+        "property of the model and its calibration, not evidence about a therapy.</p>"
+    )
 
 
 def _hr_table(result: Any) -> str:
@@ -801,6 +826,7 @@ def render_report(result: Any, figures: Sequence[ReportFigure]) -> str:
 fractions of the arm's patients. Medians and their 95 % confidence intervals from Kaplan–Meier estimates;
 "not reached" when the curve (or a bound of its band) stays above 50 %. "—": no estimate (a landmark beyond
 the follow-up).</p>
+{_endpoints_section(result)}
 {_targets_section(result)}
 <h2>Hazard ratios</h2>
 {_hr_table(result)}

@@ -485,6 +485,7 @@ def run_trial(
     from oncoimmune.solve._status import Status
     from oncoimmune.toxicity import drug_classes_of
     from oncoimmune.trial._calibration import resolve_population
+    from oncoimmune.trial._endpoints import duration_of_response, evaluate_comparisons
     from oncoimmune.trial._recist import MeasurementNoise, ResponseCriteria
     from oncoimmune.trial._survival import (
         DeathModel,
@@ -513,6 +514,8 @@ def run_trial(
             frame = frame.rename(columns={"patient_id": "vpop_patient_id"})
         frame.insert(0, "patient_id", np.arange(n))
         frame.insert(1, "vpop_row", vp)
+        if "tumour_type" not in frame:  # the trial's (popPK models read it, e.g. pembrolizumab in NSCLC)
+            frame["tumour_type"] = spec.population.tumour_type
         keep = ["patient_id", "vpop_row", "vpop_patient_id", *(c for c in COLUMNS if c != "patient_id")]
         frame = frame[[c for c in keep if c in frame.columns]]
         vpop_record = table.provenance(vp, spec.population.vpop.weight, spec.population.vpop.sampling)
@@ -548,6 +551,7 @@ def run_trial(
 
     steroid_slot = any(slot.group == "corticosteroid" for slot in model.dose_slots)
     unsettled: dict[str, int] = {}
+    responders: dict[str, tuple[int, int]] = {}
     rows: list[pd.DataFrame] = []
     pfs: dict[str, SurvivalData] = {}
     os_: dict[str, SurvivalData] = {}
@@ -655,6 +659,9 @@ def run_trial(
             table = pd.concat([table, _toxicity_columns(tox)], axis=1)
         rows.append(table)
         rates = resp.rates(analysed)
+        responded = analysed & resp.objective_response
+        responders[arm.name] = (int(responded.sum()), int(analysed.sum()))
+        dor = duration_of_response(resp.response_day, ends.pfs.durations, ends.pfs.event_observed, responded)
         arm_summary[arm.name] = {
             "n": int(analysed.sum()),
             "n_randomised": int(idx.size),
@@ -663,6 +670,7 @@ def run_trial(
             "cr": rates["cr"],
             "dcr": rates["dcr"],
             "failed_simulations": int(failed.sum()),
+            **dor,
         }
         if tox is not None:
             arm_summary[arm.name].update(tox.summary(analysed))
@@ -673,7 +681,7 @@ def run_trial(
         }
 
     landmarks = {float(t.metric.split(".")[1]) for t in spec.targets if t.metric.startswith(("pfs_rate.", "os_rate."))}
-    months = sorted({12.0, 24.0, 36.0, 60.0} | landmarks)
+    months = sorted(set(spec.endpoints.landmarks_months) | landmarks)
     s_pfs = summarise_survival(pfs, rates_months=months)
     s_os = summarise_survival(os_, rates_months=months)
     for name, arm in arm_summary.items():
@@ -695,6 +703,7 @@ def run_trial(
 
     summary = {
         "arms": arm_summary,
+        "endpoints": evaluate_comparisons(spec.endpoints, pfs=pfs, os=os_, responders=responders),
         "targets": evaluate_targets(_clean({"arms": arm_summary}), list(spec.targets)),
         "provenance": {
             "oncoimmune": __version__,
@@ -706,8 +715,13 @@ def run_trial(
             "calibration": None
             if calibration is None
             else {"name": calibration.name, "provenance": calibration.provenance},
-            "parameters": {k: v.model_dump(exclude_none=True) for k, v in dists.items()},
-            "plausible": {k: v.model_dump(exclude_none=True) for k, v in plausible.items()},
+            # with a VPop table that gives the parameters, neither the distributions nor the ranges were used
+            "parameters": {"from_vpop_table": list(drawn.columns)}
+            if vpop_record is not None and vpop_record["parameters"] is not None
+            else {k: v.model_dump(exclude_none=True) for k, v in dists.items()},
+            "plausible": {}
+            if vpop_record is not None and vpop_record["parameters"] is not None
+            else {k: v.model_dump(exclude_none=True) for k, v in plausible.items()},
             "implausible_patients": int((~frame["plausible"]).sum()) if "plausible" in frame else 0,
             "vpop": vpop_record,
             "death_model": death_options,

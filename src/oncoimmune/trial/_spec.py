@@ -36,7 +36,16 @@ from oncoimmune._validate import read_yaml
 from oncoimmune.errors import UnknownNameError, ValidationError
 from oncoimmune.population._parameters import ParameterDistribution, PlausibleRange
 
-__all__ = ["SPEC_DIR", "ArmSpec", "TrialSpec", "VPopSpec", "load_trial_spec", "trial_schema"]
+__all__ = [
+    "SPEC_DIR",
+    "ArmSpec",
+    "ComparisonSpec",
+    "EndpointsSpec",
+    "TrialSpec",
+    "VPopSpec",
+    "load_trial_spec",
+    "trial_schema",
+]
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
 """Trial specs shipped with the package (``examples/trials/`` links to them)."""
@@ -56,7 +65,8 @@ class VPopSpec(_Frozen):
         min_length=1,
         description="A CSV or Parquet table, one virtual patient per row: the covariate columns of "
         "sample_population and optional param_NAME columns (`oncoimmune vpop`'s vpop.parquet, a trial's "
-        "patients.parquet); a relative path is read from the spec file's folder",
+        "patients.parquet); a relative path is read from the spec file's folder (the working directory for a "
+        "spec given as data)",
     )
     weight: str | None = Field(
         default=None,
@@ -260,12 +270,64 @@ class ToxicitySpec(_Frozen):
     (permanent discontinuation still stops dosing)."""
 
 
+class ComparisonSpec(_Frozen):
+    """One hypothesis of the trial: an endpoint compared between an experimental and a control arm, or a
+    single arm's response rate against a historical rate (oncoimmune.trial._endpoints)."""
+
+    endpoint: Literal["pfs", "os", "orr"]
+    experimental: str = Field(min_length=1, description="The arm tested")
+    control: str | None = Field(default=None, description="The comparator arm (absent: single-arm ORR vs null_rate)")
+    null_rate: float | None = Field(
+        default=None, gt=0, lt=1, allow_inf_nan=False, description="Single-arm ORR: the rate the arm must beat"
+    )
+    alpha: float | None = Field(
+        default=None, gt=0, lt=0.5, allow_inf_nan=False, description="This test's alpha (default endpoints.alpha)"
+    )
+    label: str = Field(default="", max_length=120, description='e.g. "co-primary", "key secondary"')
+
+    @model_validator(mode="after")
+    def _design(self) -> ComparisonSpec:
+        if self.control is None:
+            if self.endpoint != "orr" or self.null_rate is None:
+                raise ValueError("a comparison without control is a single-arm ORR test: endpoint orr with null_rate")
+        elif self.null_rate is not None:
+            raise ValueError("null_rate is for a single-arm ORR test (no control)")
+        elif self.control == self.experimental:
+            raise ValueError("control must be another arm than experimental")
+        return self
+
+
+class EndpointsSpec(_Frozen):
+    """The trial's endpoints: the comparisons it tests, at what alpha, and its landmark months."""
+
+    primary: tuple[ComparisonSpec, ...] = Field(default=(), max_length=12)
+    secondary: tuple[ComparisonSpec, ...] = Field(default=(), max_length=24)
+    alpha: float = Field(default=0.05, gt=0, lt=0.5, allow_inf_nan=False, description="Significance level")
+    sided: Literal[1, 2] = Field(
+        default=2, description="Two-sided tests (default) or one-sided in favour of experimental"
+    )
+    landmarks_months: tuple[float, ...] = Field(
+        default=(12.0, 24.0, 36.0, 60.0),
+        max_length=24,
+        description="Months at which PFS and OS rates are reported (with any a target names)",
+    )
+
+    @field_validator("landmarks_months")
+    @classmethod
+    def _landmarks(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        for x in v:
+            if not (math.isfinite(x) and 0 < x <= 240):
+                raise ValueError(f"landmark months must be in (0, 240], not {x}")
+        return v
+
+
 _METRICS = (
     "orr",
     "cr",
     "dcr",
     "median_pfs_months",
     "median_os_months",
+    "median_dor_months",
     "trae_any",
     "trae_g3plus",
     "ae_discontinuation",
@@ -281,7 +343,8 @@ class Target(_Frozen):
     """One published figure of one arm (a calibration or validation target).
 
     ``metric`` is a figure of the trial summary: ``orr``, ``cr``, ``dcr``, ``median_pfs_months``,
-    ``median_os_months``, ``trae_any``, ``trae_g3plus``, ``ae_discontinuation`` (patients who permanently
+    ``median_os_months``, ``median_dor_months`` (duration of response), ``trae_any``, ``trae_g3plus``,
+    ``ae_discontinuation`` (patients who permanently
     stopped a drug for an adverse event), a landmark rate ``pfs_rate.12`` / ``os_rate.36``
     (months), a hazard ratio ``pfs_hr`` / ``os_hr`` against the arm named in ``versus``, or an
     adverse-event rate ``ae.TERM.any`` / ``ae.TERM.g3plus`` (terms of :mod:`oncoimmune.toxicity`).
@@ -289,7 +352,8 @@ class Target(_Frozen):
 
     arm: str = Field(min_length=1)
     metric: str = Field(
-        description="orr, cr, dcr, median_pfs_months, median_os_months, trae_any, trae_g3plus, ae_discontinuation, "
+        description="orr, cr, dcr, median_pfs_months, median_os_months, median_dor_months, trae_any, trae_g3plus, "
+        "ae_discontinuation, "
         "os_rate.36, "
         "pfs_hr (with versus), ae.crs.g3plus ..."
     )
@@ -347,6 +411,11 @@ class TrialSpec(_Frozen):
     treatment: TreatmentSpec = TreatmentSpec()
     toxicity: ToxicitySpec = ToxicitySpec()
     analysis: AnalysisSpec = AnalysisSpec()
+    endpoints: EndpointsSpec = Field(
+        default=EndpointsSpec(),
+        description="Primary and secondary comparisons (log-rank and Cox HR for PFS/OS, Fisher's exact test for ORR, "
+        "an exact binomial test for a single arm's ORR), alpha, sidedness and the landmark months of the rates",
+    )
     output_every_days: float = Field(default=7.0, gt=0, le=28, description="Spacing of the simulated trajectories")
     death_model: dict[str, Any] = Field(default_factory=dict, description="Options of oncoimmune.trial.DeathModel")
     targets: tuple[Target, ...] = Field(
@@ -392,6 +461,14 @@ class TrialSpec(_Frozen):
         if vpop is None:
             return self
         table = read_spec_vpop(self)
+        if table.parameters is not None:
+            for key in ("parameters", "plausible"):
+                if getattr(self.population, key):
+                    raise ValidationError(
+                        f"population.{key}",
+                        "be empty when the VPop table gives the patients' parameters (its param_ columns)",
+                        sorted(getattr(self.population, key)),
+                    )
         if vpop.sampling == "in_order" and self.patients > table.rows:
             raise ValidationError(
                 "patients",
@@ -441,6 +518,17 @@ class TrialSpec(_Frozen):
                     f"give {want or 'a drug'} (analysis.population is treated)",
                     a.regimen,
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _endpoint_arms(self) -> TrialSpec:
+        names = [a.name for a in self.arms]
+        for role in ("primary", "secondary"):
+            for i, c in enumerate(getattr(self.endpoints, role)):
+                for key in ("experimental", "control"):
+                    v = getattr(c, key)
+                    if v is not None and v not in names:
+                        raise ValidationError(f"endpoints.{role}[{i}].{key}", f"be one of the arms {names}", v)
         return self
 
     @model_validator(mode="after")

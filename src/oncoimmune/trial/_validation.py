@@ -155,4 +155,15 @@ def render_case(name: str, result: Any, rows: list[dict[str, Any]]) -> str:
             f"| {r['arm']} | {figure} | {_fmt(r['metric'], r['target'])} | {tolerance_text(r)} | "
             f"{_fmt(r['metric'], r['simulated'])} | {verdict} | {r['source']} |"
         )
+    ends = result.summary.get("endpoints") or {}
+    tested = [(role, row) for role in ("primary", "secondary") for row in ends.get(role, [])]
+    if tested:
+        from oncoimmune.trial._endpoints import comparison_text
+
+        lines += [
+            "",
+            "The trial's endpoints, tested on these virtual patients as its protocol did (the spec's `endpoints`):",
+            "",
+        ]
+        lines += [f"- {role.capitalize()}: {comparison_text(row)}" for role, row in tested]
     return "\n".join(lines) + "\n"
