@@ -263,3 +263,21 @@ def test_comparisons_without_events_or_patients_are_not_estimable_and_not_met():
     assert "not estimable" in comparison_text(out["primary"][0]) and "not estimable" in comparison_text(
         out["secondary"][0]
     )
+
+
+def test_under_irecist_the_duration_of_response_counts_the_immune_responses():
+    data = json.loads(json.dumps(BASE))
+    data.update(
+        patients=40,
+        seed=8,
+        arms=[{"name": "chemotherapy", "regimen": "carboplatin AUC 5 + pemetrexed 500 mg/m2 q3w x4"}],
+        response={"criteria": "irecist"},
+    )
+    result = run_trial(trial_spec_from_dict(data))
+    p = result.patients
+    r = p[p["best_overall_response"].isin(["CR", "PR", "iCR", "iPR"]) & p["analysed"]]
+    s = result.summary["arms"]["chemotherapy"]
+    assert s["responders"] == len(r) > 0 and s["orr"] == pytest.approx(len(r) / p["analysed"].sum())
+    km = KaplanMeierFitter().fit((r["pfs_days"] - r["response_day"]) / (365.25 / 12), r["pfs_event"])
+    assert np.isfinite(km.median_survival_time_)
+    assert s["median_dor_months"] == pytest.approx(km.median_survival_time_)
