@@ -237,22 +237,23 @@ def weight_virtual_population(
         if len(np.unique(which[:, a])) < bins:
             raise ValidationError(f"axes[:, {a}]", f"spread over {bins} quantile bins (too many tied values)", bins)
 
-    def probabilities(theta: np.ndarray) -> np.ndarray:
+    def log_probabilities(theta: np.ndarray) -> np.ndarray:
+        """Per-axis log-softmax of the logits: finite even where a probability underflows to 0."""
         logits = np.concatenate([theta.reshape(n_axes, bins - 1), np.zeros((n_axes, 1))], axis=1)
         logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
-    def weights(pi: np.ndarray) -> np.ndarray:
-        log_w = np.log(pi[np.arange(n_axes)[None, :], which]).sum(axis=1)
+    def weights(log_pi: np.ndarray) -> np.ndarray:
+        log_w = log_pi[np.arange(n_axes)[None, :], which].sum(axis=1)
         w = np.exp(log_w - log_w.max())
         return w / w.sum()
 
     def evaluate(
         theta: np.ndarray, effective: bool = False
     ) -> tuple[float, np.ndarray, np.ndarray, dict[str, dict[str, Any]], float, float]:
-        pi = probabilities(theta)
-        w = weights(pi)
+        log_pi = log_probabilities(theta)
+        pi = np.exp(log_pi)
+        w = weights(log_pi)
         eff_n = float(1.0 / np.sum(w**2))
         figures: dict[str, dict[str, Any]] = {}
         log_ps: list[float] = []
