@@ -119,7 +119,7 @@ def test_a_table_without_parameters_gets_them_drawn_per_patient(tmp_path):
     assert result.summary["provenance"]["vpop"]["parameters"] is None
 
 
-def test_a_relative_table_is_read_from_the_spec_files_folder(source, tmp_path):
+def test_a_relative_table_is_read_from_the_spec_files_folder(source, tmp_path, monkeypatch):
     _, path = source
     folder = tmp_path / "study"
     folder.mkdir()
@@ -129,6 +129,12 @@ def test_a_relative_table_is_read_from_the_spec_files_folder(source, tmp_path):
     (folder / "trial.yaml").write_text(json.dumps(data))
     loaded = load_trial_spec(folder / "trial.yaml")
     assert Path(loaded.population.vpop.table) == (folder / "vpop.parquet").resolve()
+    # ~ is the user's home, in a spec file and in a spec given as data
+    monkeypatch.setenv("HOME", str(folder))
+    data["population"]["vpop"]["table"] = "~/vpop.parquet"
+    (folder / "home.yaml").write_text(json.dumps(data))
+    assert Path(load_trial_spec(folder / "home.yaml").population.vpop.table) == folder / "vpop.parquet"
+    assert run_trial(trial_spec_from_dict(data)).summary["provenance"]["vpop"]["rows"] == 24
 
 
 @pytest.mark.parametrize(

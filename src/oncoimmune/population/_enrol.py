@@ -121,7 +121,7 @@ def read_vpop_table(
     """
     from oncoimmune.population._sample import to_covariates
 
-    p = Path(path)
+    p = Path(path).expanduser()
     where = f"{field}.table"
     stat = p.stat() if p.is_file() else None
     key = (

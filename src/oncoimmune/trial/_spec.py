@@ -628,9 +628,11 @@ def read_spec_data(path: Path) -> Any:
     data = read_yaml(path, "trial spec")
     pop = data.get("population") if isinstance(data, Mapping) else None
     vpop = pop.get("vpop") if isinstance(pop, Mapping) else None
-    if isinstance(vpop, Mapping) and isinstance(vpop.get("table"), str) and not Path(vpop["table"]).is_absolute():
-        table = str(path.resolve().parent / vpop["table"])
-        data = {**data, "population": {**pop, "vpop": {**vpop, "table": table}}}
+    if isinstance(vpop, Mapping) and isinstance(vpop.get("table"), str):
+        table = Path(vpop["table"]).expanduser()  # ~/vpop.parquet is the user's home
+        if not table.is_absolute():
+            table = path.resolve().parent / table
+        data = {**data, "population": {**pop, "vpop": {**vpop, "table": str(table)}}}
     return data
 
 
