@@ -11,7 +11,7 @@ from lifelines import KaplanMeierFitter
 from test_trial_run import BASE
 
 from oncoimmune.errors import ValidationError
-from oncoimmune.trial import SurvivalData, run_trial, trial_spec_from_dict
+from oncoimmune.trial import SurvivalData, run_trial, summarise_survival, trial_spec_from_dict
 from oncoimmune.trial._endpoints import comparison_text, evaluate_comparisons, newcombe_interval
 from oncoimmune.trial._spec import EndpointsSpec
 
@@ -42,7 +42,7 @@ def _ends(**kw):
 
 
 def test_a_time_to_event_comparison_recovers_the_hazard_ratio_and_tests_it_in_the_right_direction():
-    data = {"new": _exponential(3000, 0.005, 1), "old": _exponential(3000, 0.01, 2)}
+    data = summarise_survival({"new": _exponential(3000, 0.005, 1), "old": _exponential(3000, 0.01, 2)})
     comp = [{"endpoint": "pfs", "experimental": "new", "control": "old"}]
     two = evaluate_comparisons(_ends(primary=comp), pfs=data, os=data, responders={})["primary"][0]
     assert two["estimate"]["hr"] == pytest.approx(0.5, abs=0.04)
@@ -53,7 +53,7 @@ def test_a_time_to_event_comparison_recovers_the_hazard_ratio_and_tests_it_in_th
     harm = evaluate_comparisons(_ends(primary=back), pfs=data, os=data, responders={})["primary"][0]
     assert harm["estimate"]["hr"] > 1 and harm["p_value"] < 1e-10 and not harm["met"]
     # one-sided: half the two-sided p in favour, its complement against; the interval at 1 - 2 alpha
-    near = {"new": _exponential(200, 0.009, 3), "old": _exponential(200, 0.01, 4)}
+    near = summarise_survival({"new": _exponential(200, 0.009, 3), "old": _exponential(200, 0.01, 4)})
     r2 = evaluate_comparisons(_ends(primary=comp), pfs=near, os=near, responders={})["primary"][0]
     r1 = evaluate_comparisons(_ends(primary=comp, sided=1, alpha=0.025), pfs=near, os=near, responders={})["primary"][0]
     assert r2["estimate"]["hr"] < 1
@@ -249,10 +249,12 @@ def test_the_single_arm_test_agrees_with_its_interval_and_the_one_sided_tests_ar
 
 
 def test_comparisons_without_events_or_patients_are_not_estimable_and_not_met():
-    quiet = {
-        "a": SurvivalData(np.full(5, 100.0), np.zeros(5, bool)),
-        "b": SurvivalData(np.full(5, 100.0), np.zeros(5, bool)),
-    }
+    quiet = summarise_survival(
+        {
+            "a": SurvivalData(np.full(5, 100.0), np.zeros(5, bool)),
+            "b": SurvivalData(np.full(5, 100.0), np.zeros(5, bool)),
+        }
+    )
     ends = _ends(
         primary=[{"endpoint": "os", "experimental": "a", "control": "b"}],
         secondary=[{"endpoint": "orr", "experimental": "a", "control": "b"}],

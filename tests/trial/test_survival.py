@@ -238,7 +238,15 @@ def test_summarise_survival_structure_and_units():
     assert math.isnan(s["B"]["rate"]["9"])
     hr = cox_hazard_ratio(a, b)
     assert s["A"]["hr_vs"]["B"] == pytest.approx(
-        {"hr": hr.hr, "ci_lower": hr.ci_lower, "ci_upper": hr.ci_upper, "p_value": hr.p_value}, rel=1e-12
+        {
+            "hr": hr.hr,
+            "ci_lower": hr.ci_lower,
+            "ci_upper": hr.ci_upper,
+            "p_value": hr.p_value,
+            "coef": hr.coef,
+            "se": hr.se,
+        },
+        rel=1e-12,
     )
     assert s["B"]["hr_vs"]["A"]["hr"] == pytest.approx(1 / hr.hr, rel=COX_RTOL)
     p = logrank_test(a, b).p_value

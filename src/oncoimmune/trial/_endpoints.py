@@ -68,21 +68,23 @@ def _number(x: Any) -> float | None:
     return x if math.isfinite(x) else (None if math.isnan(x) else x)
 
 
-def _time_to_event(comp: Any, data: Mapping[str, Any], alpha: float, sided: int) -> dict[str, Any]:
-    from oncoimmune.trial._survival import cox_hazard_ratio, logrank_test
-
-    a, b = data[comp.experimental], data[comp.control]
+def _time_to_event(comp: Any, summary: Mapping[str, Any], alpha: float, sided: int) -> dict[str, Any]:
+    """From the endpoint's :func:`~oncoimmune.trial.summarise_survival` (its Cox fit and log-rank test, not
+    run again): the hazard ratio with its Wald interval exp(coef ± z·se) at the test's level."""
     level = 1 - alpha if sided == 2 else 1 - 2 * alpha
-    if not (a.event_observed.any() or b.event_observed.any()):
+    fit = summary[comp.experimental]["hr_vs"].get(comp.control)
+    if fit is None:  # no event in either arm
         return {"estimate": {"hr": None, "ci": [None, None], "ci_level": level}, "p_value": None, "met": False}
-    hr = cox_hazard_ratio(a, b, alpha=1 - level)
-    p2 = float(logrank_test(a, b).p_value)
-    p = p2 if sided == 2 else (p2 / 2 if hr.hr < 1 else 1 - p2 / 2)
-    met = bool(math.isfinite(hr.hr) and hr.hr < 1 and p < alpha)
+    z = float(stats.norm.ppf(1 - (1 - level) / 2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        lo, hi = np.exp(fit["coef"] - z * fit["se"]), np.exp(fit["coef"] + z * fit["se"])
+    hr = float(fit["hr"])
+    p2 = float(summary[comp.experimental]["logrank_p_vs"][comp.control])
+    p = p2 if sided == 2 else (p2 / 2 if hr < 1 else 1 - p2 / 2)
     return {
-        "estimate": {"hr": _number(hr.hr), "ci": [_number(hr.ci_lower), _number(hr.ci_upper)], "ci_level": level},
+        "estimate": {"hr": _number(hr), "ci": [_number(lo), _number(hi)], "ci_level": level},
         "p_value": p,
-        "met": met,
+        "met": bool(math.isfinite(hr) and hr < 1 and p < alpha),
     }
 
 
@@ -134,8 +136,8 @@ def evaluate_comparisons(
 ) -> dict[str, list[dict[str, Any]]]:
     """The result of every comparison of ``endpoints`` (an ``EndpointsSpec``): ``{"primary": [...],
     "secondary": [...]}``, each entry the comparison, its test, estimate with interval, p-value and
-    whether it is met. ``pfs``/``os``: ``{arm: SurvivalData}`` of the analysed patients;
-    ``responders``: ``{arm: (responders, analysed)}``."""
+    whether it is met. ``pfs``/``os``: the endpoints' :func:`~oncoimmune.trial.summarise_survival` of the
+    analysed patients; ``responders``: ``{arm: (responders, analysed)}``."""
     out: dict[str, list[dict[str, Any]]] = {}
     for role in ("primary", "secondary"):
         rows = []

@@ -703,7 +703,7 @@ def run_trial(
 
     summary = {
         "arms": arm_summary,
-        "endpoints": evaluate_comparisons(spec.endpoints, pfs=pfs, os=os_, responders=responders),
+        "endpoints": evaluate_comparisons(spec.endpoints, pfs=s_pfs, os=s_os, responders=responders),
         "targets": evaluate_targets(_clean({"arms": arm_summary}), list(spec.targets)),
         "provenance": {
             "oncoimmune": __version__,

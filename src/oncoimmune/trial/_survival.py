@@ -1078,7 +1078,7 @@ def summarise_survival(
     -------
     dict
         ``{arm: {"n", "events", "median_months", "median_ci_months": [lo, hi], "rate": {"12": r, ...},
-        "hr_vs": {other: {"hr", "ci_lower", "ci_upper", "p_value"}}, "logrank_p_vs": {other: p},
+        "hr_vs": {other: {"hr", "ci_lower", "ci_upper", "p_value", "coef", "se"}}, "logrank_p_vs": {other: p},
         "km": KaplanMeier}}``. Medians and their intervals come from lifelines' Kaplan–Meier fit,
         hazard ratios from ``CoxPHFitter`` (arm vs other, Efron ties, Wald interval) and p-values from
         its log-rank test; hazard ratios and log-rank p are left out for a pair of arms without any
@@ -1118,6 +1118,8 @@ def summarise_survival(
                     "ci_lower": hr.ci_lower,
                     "ci_upper": hr.ci_upper,
                     "p_value": hr.p_value,
+                    "coef": hr.coef,
+                    "se": hr.se,
                 }
                 out[name]["logrank_p_vs"][other] = logrank_test(d, od).p_value
     return out
