@@ -180,6 +180,8 @@ def test_metrics_are_read_from_the_trial_summary():
             "stages.0.free.parameters.f_e0.fraction",
         ),
         (lambda d: d["stages"][0]["free"].update({"parameters.k_CT.lower": {"lower": 1, "upper": 2}}), "stages.0.free"),
+        (lambda d: d["stages"][0]["free"].update({"new_lesions": {"lower": 1e-4, "upper": 1e-2}}), "stages.0.free"),
+        (lambda d: d["start"].update(lesions={"rate_per_day": 0.01}), "start"),
     ],
 )
 def test_bad_calibration_problems_name_the_field(tmp_path, edit, field):
@@ -227,6 +229,44 @@ def test_calibrate_writes_a_file_that_reproduces_its_figures_on_the_same_patient
             assert sim != sim
         else:
             assert sim == pytest.approx(row["simulated"], abs=1e-6), row
+
+
+def test_the_new_lesion_rate_is_a_knob_and_the_file_carries_it(tmp_path):
+    data = yaml.safe_load(PROBLEM.read_text())
+    data.update(patients=24, seed=3)
+    data["start"]["new_lesions"] = {"rate_per_day": 0.01}
+    data["stages"] = [
+        {
+            "targets": ["median_pfs_months", "pfs_rate.48"],
+            "max_evaluations": 3,
+            "free": {"new_lesions.rate_per_day": {"lower": 0.0, "upper": 0.5, "scale": "linear"}},
+        }
+    ]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    journal = tmp_path / "j.jsonl"
+    doc = calibrate(load_calibration_problem(tmp_path / "p.yaml"), journal=journal)
+    points = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    rates = [p["values"]["new_lesions.rate_per_day"] for p in points]
+    assert len(set(rates)) >= 2
+    # the knob reaches the trial: more lesions, earlier progression (never later, on the same patients)
+    lo, hi = (min(points, key=lambda p: p["values"]["new_lesions.rate_per_day"] * s) for s in (1, -1))
+    pfs = [k for k in lo["figures"] if k.endswith(("pfs_rate.48", "median_pfs_months"))]
+    assert all(hi["figures"][k] <= lo["figures"][k] for k in pfs), (lo, hi)
+    assert any(hi["figures"][k] < lo["figures"][k] for k in pfs), (lo, hi)
+    fitted = doc["new_lesions"]["rate_per_day"]
+    assert fitted == pytest.approx(min(points, key=lambda p: p["loss"])["values"]["new_lesions.rate_per_day"], rel=1e-5)
+    cal = load_calibration(str(write_calibration(doc, tmp_path / "fitted.yaml")))
+    assert cal.new_lesions == {"rate_per_day": fitted}
+    spec = yaml.safe_load((ROOT / "examples/trials/checkmate067_like.yaml").read_text())
+    spec.update(calibration=str(tmp_path / "fitted.yaml"), patients=24, seed=3)
+    summary = run_trial(trial_spec_from_dict(spec)).summary
+    assert summary["provenance"]["new_lesions"]["rate_per_day"] == fitted
+    for row in doc["targets"]:  # the file's figures are the trial's with the file as calibration
+        sim = metric_value(summary, row["arm"], row["metric"])
+        assert (sim != sim) if row["simulated"] is None else sim == pytest.approx(row["simulated"], abs=1e-6)
+    # a spec's own entry overrides the calibration's
+    spec["new_lesions"] = {"rate_per_day": 0.0}
+    assert run_trial(trial_spec_from_dict(spec)).summary["provenance"]["new_lesions"]["rate_per_day"] == 0.0
 
 
 def test_a_drug_potency_is_a_knob_and_reaches_only_the_arm_that_gives_the_drug(tmp_path):

@@ -10,7 +10,8 @@ The functions work on arrays over the patients of one arm, so a trial runner cal
    responses with :func:`assess_response` (best overall response, progression day, waterfall and
    spider data);
 2. draw deaths from the tumour burden (io_qsp ``tumour_cells``) and background mortality with
-   :func:`draw_death_times`, and follow-up with :func:`administrative_follow_up`;
+   :func:`draw_death_times`, new lesions with :func:`draw_new_lesion_days` (passed to
+   :func:`assess_response`), and follow-up with :func:`administrative_follow_up`;
 3. combine them into PFS and OS with :func:`survival_endpoints` (lifelines vocabulary:
    ``durations``, ``event_observed``);
 4. summarise the arms with :func:`summarise_survival` (Kaplan–Meier medians with CI, landmark rates,
@@ -23,6 +24,7 @@ belong with the patient's doctor.
 """
 
 from oncoimmune.trial._calibration import CALIBRATION_DIR, Calibration, calibrations, load_calibration
+from oncoimmune.trial._lesions import MAX_NEW_LESIONS, NewLesionModel, draw_new_lesion_days
 from oncoimmune.trial._predict import DEFAULT_THERAPIES, Prediction, predict, read_profile
 from oncoimmune.trial._recist import (
     CRITERIA,
@@ -64,6 +66,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
     "DEFAULT_THERAPIES",
+    "MAX_NEW_LESIONS",
     "US_LIFE_TABLE_2022",
     "ArmSpec",
     "Calibration",
@@ -74,6 +77,7 @@ __all__ = [
     "LifeTable",
     "LogRankResult",
     "MeasurementNoise",
+    "NewLesionModel",
     "Prediction",
     "ResponseAssessment",
     "ResponseCriteria",
@@ -88,6 +92,7 @@ __all__ = [
     "calibrations",
     "cox_hazard_ratio",
     "draw_death_times",
+    "draw_new_lesion_days",
     "kaplan_meier",
     "load_calibration",
     "load_trial_spec",

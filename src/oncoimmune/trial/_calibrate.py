@@ -5,7 +5,7 @@ A calibration problem (YAML, validated; example ``examples/calibration/checkmate
 * ``spec``: the trial spec to run (a shipped name such as ``checkmate067_like`` or a path);
 * ``patients`` and ``seed``: the virtual trial every evaluation runs (common random numbers: the same
   patients, randomisation and death draws at every point, so differences come from the knobs only);
-* ``start``: the starting calibration (``parameters``, ``plausible``, ``death_model``);
+* ``start``: the starting calibration (``parameters``, ``plausible``, ``death_model``, ``new_lesions``);
 * ``base`` (optional): a calibration to build on (a shipped name such as ``checkmate067`` or a path): its
   parameters, plausible ranges and death model are the start, and ``start`` overrides them entry by
   entry, so a problem that fits one more mechanism on a calibrated population (high-dose IL-2 on the
@@ -22,7 +22,8 @@ A calibration problem (YAML, validated; example ``examples/calibration/checkmate
 * ``stages``: a sequence of ``{free: {knob: {lower, upper, scale}}, targets: [metric names]}`` (a metric
   name selects that metric's targets in every trial of the problem); a knob
   is a dotted path into the calibration (``parameters.k_CT.median``, ``parameters.nu_CTLA4.value``,
-  ``death_model.tumour.hazard_per_day``), searched on a log or linear scale within its bounds.
+  ``death_model.tumour.hazard_per_day``, ``new_lesions.rate_per_day``), searched on a log or linear scale
+  within its bounds.
 
 Each stage minimises :math:`\\sum_i w_i ((s_i - t_i)/\\tau_i)^2` over its knobs with bounded
 Nelder–Mead (scipy), starting from the previous stage's optimum; a target's :math:`\\tau_i` is its
@@ -117,9 +118,9 @@ class CalibrationProblem(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> CalibrationProblem:
-        unknown = sorted(set(self.start) - {"parameters", "plausible", "death_model"})
+        unknown = sorted(set(self.start) - {"parameters", "plausible", "death_model", "new_lesions"})
         if unknown:
-            raise ValidationError("start", "take parameters, plausible and death_model only", unknown)
+            raise ValidationError("start", "take parameters, plausible, death_model and new_lesions only", unknown)
         if self.base is not None:
             from oncoimmune.errors import OncoimmuneError
             from oncoimmune.trial._calibration import load_calibration
@@ -139,10 +140,14 @@ class CalibrationProblem(_Frozen):
                 raise ValidationError(f"stages.{i}.targets", "name metrics that have a target", missing)
             for path in st.free:
                 head = path.split(".", 1)[0]
-                if not ((head == "parameters" and path.count(".") == 2) or (head == "death_model" and "." in path)):
+                if not (
+                    (head == "parameters" and path.count(".") == 2)
+                    or (head in ("death_model", "new_lesions") and "." in path)
+                ):
                     raise ValidationError(
                         f"stages.{i}.free",
-                        "name knobs as parameters.NAME.median|value|omega|fraction or death_model.PATH",
+                        "name knobs as parameters.NAME.median|value|omega|fraction, death_model.PATH or "
+                        "new_lesions.OPTION",
                         path,
                     )
                 if head == "parameters" and path.endswith(".fraction"):
@@ -227,9 +232,11 @@ def _based_on(cal: Any, start: Mapping[str, Any]) -> dict[str, Any]:
         "plausible": copy.deepcopy(dict(raw.get("plausible") or {})),
         "death_model": copy.deepcopy(dict(raw.get("death_model") or {})),
     }
+    if raw.get("new_lesions"):
+        out["new_lesions"] = copy.deepcopy(dict(raw["new_lesions"]))
     for key, entries in start.items():
-        if key == "death_model":  # a partial death model overrides the base's entry by entry
-            out[key] = _deep_update(out[key], copy.deepcopy(entries))
+        if key in ("death_model", "new_lesions"):  # partial options override the base's entry by entry
+            out[key] = _deep_update(out.get(key, {}), copy.deepcopy(entries))
         else:
             out[key].update(copy.deepcopy(entries))
     return out
@@ -325,6 +332,7 @@ def calibrate(
         d["population"]["parameters"] = cal["parameters"]
         d["population"]["plausible"] = cal["plausible"]
         d["death_model"] = cal["death_model"]
+        d["new_lesions"] = cal.get("new_lesions", {})
         return run_trial(trial_spec_from_dict(d, where="calibration"), workers=workers).summary
 
     def run(cal: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -425,6 +433,8 @@ def calibrate(
         "parameters": state["parameters"],
         "plausible": state["plausible"],
         "death_model": state["death_model"],
+        # only when the problem has them, so a problem without new lesions still writes the same document
+        **({"new_lesions": state["new_lesions"]} if state.get("new_lesions") else {}),
         "targets": rows,
         "provenance": {
             "command": "oncoimmune calibrate PROBLEM.yaml --out FILE.yaml (problem below)",

@@ -9,11 +9,12 @@ new ones) with
 * ``plausible``: ``{name: {lower, upper}}``, ranges of the resulting parameters outside which a
   patient's varying parameters are redrawn (:func:`~oncoimmune.population.draw_plausible`);
 * ``death_model``: options of :class:`~oncoimmune.trial.DeathModel`;
+* ``new_lesions`` (optional): options of :class:`~oncoimmune.trial.NewLesionModel`;
 * ``targets``: the published figures it was fitted to, with their tolerances;
 * ``provenance``: the command, seed, number of patients, loss, package version and date.
 
 A trial spec names one with ``calibration:``; the spec's own ``population.parameters`` and
-``death_model`` entries override the calibration's, key by key.
+``death_model`` and ``new_lesions`` entries override the calibration's, key by key.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "Calibration",
     "calibrations",
     "load_calibration",
+    "resolve_new_lesions",
     "resolve_population",
 ]
 
@@ -49,6 +51,7 @@ _KEYS = (
     "parameters",
     "plausible",
     "death_model",
+    "new_lesions",
     "targets",
     "provenance",
 )
@@ -64,6 +67,7 @@ class Calibration:
     parameters: dict[str, Any]
     death_model: dict[str, Any]
     plausible: dict[str, Any] = field(default_factory=dict)
+    new_lesions: dict[str, Any] = field(default_factory=dict)
     targets: list[dict[str, Any]] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -86,6 +90,7 @@ def load_calibration(name_or_path: str | Path) -> Calibration:
     """A shipped calibration by name (``checkmate067``) or a calibration YAML by path, validated."""
     from oncoimmune.models._base import get_model
     from oncoimmune.population._parameters import check_parameter_set, check_plausible_ranges
+    from oncoimmune.trial._lesions import NewLesionModel
     from oncoimmune.trial._survival import DeathModel
 
     text = str(name_or_path)
@@ -108,6 +113,10 @@ def load_calibration(name_or_path: str | Path) -> Calibration:
     plausible = check_plausible_ranges(model, data.get("plausible") or {}, "plausible")
     death = dict(data.get("death_model") or {})
     DeathModel.from_mapping(death, where=f"{where} death_model")
+    new_lesions = data.get("new_lesions") or {}
+    if not isinstance(new_lesions, Mapping):
+        raise ValidationError("new_lesions", "be a mapping of NewLesionModel options", new_lesions, where)
+    NewLesionModel.from_mapping(new_lesions, where=f"{where} new_lesions")
     return Calibration(
         name=str(data.get("name", path.stem)),
         model=model.name,
@@ -115,6 +124,7 @@ def load_calibration(name_or_path: str | Path) -> Calibration:
         parameters=params,
         plausible=plausible,
         death_model=death,
+        new_lesions=dict(new_lesions),
         targets=list(data.get("targets") or []),
         provenance=dict(data.get("provenance") or {}),
         description=str(data.get("description", "")),
@@ -155,3 +165,10 @@ def resolve_population(spec: Any) -> tuple[dict[str, Any], dict[str, Any], dict[
     plausible = check_plausible_ranges(model, plausible, "population.plausible")
     death = _deep_update(cal.death_model if cal else {}, spec.death_model)
     return params, plausible, death, cal
+
+
+def resolve_new_lesions(spec: Any) -> dict[str, Any]:
+    """Effective new-lesion options of a trial spec: the calibration's ``new_lesions`` overridden key by key
+    by the spec's (an empty mapping: no new lesions)."""
+    cal = load_calibration(spec.calibration) if spec.calibration else None
+    return _deep_update(cal.new_lesions if cal else {}, spec.new_lesions)

@@ -32,9 +32,12 @@ baseline included):
 * **PR** if S ≤ 0.70·B (≥ 30 % decrease from baseline);
 * **SD** otherwise.
 
+A scan that shows a **new lesion** is PD whatever the sum does (``new_lesion_days``, drawn by
+:func:`oncoimmune.trial.draw_new_lesion_days` when the trial has a new-lesion model; none otherwise).
+Non-target lesions are not modelled (one tumour compartment besides the new lesions).
+
 Comparisons carry a relative tolerance of 10⁻⁹ so that a sum at exactly −30 % or exactly +20 % / +5 mm
-meets the rule despite floating-point rounding. New lesions and non-target lesions are not modelled
-(one tumour compartment); a missing measurement (NaN) is **NE** and leaves the nadir unchanged;
+meets the rule despite floating-point rounding. A missing measurement (NaN) is **NE** and leaves the nadir unchanged;
 scans after a patient leaves the study (``off_study_day``: death, end of follow-up) are **ND** (not
 done), as are scans after the progression event.
 
@@ -54,7 +57,12 @@ iRECIST (Seymour 2017; clinical.md §5.2)
 The first RECIST PD is **iUPD** (unconfirmed). At the next evaluable scan: **iCPD** (confirmed) if the
 sum has grown by a further ≥ 5 mm since the iUPD scan that opened the episode; a **reset** if the
 RECIST response against baseline/nadir is again CR/PR/SD (labelled iCR/iPR/iSD; a later PD again
-starts as iUPD); otherwise iUPD continues and the next scan decides. Progression (for iPFS) is dated
+starts as iUPD); otherwise iUPD continues and the next scan decides. A new lesion opens an iUPD too;
+it is confirmed by another new lesion or by the growth of the new lesions' sum by ≥ 5 mm, and the
+episode resets only once the new lesions have gone (below ``cr_lesion_mm``) with the target sum out
+of PD (Seymour 2017, clinical.md §5.2; new lesions first seen ``new_lesion_mm`` across, then growing
+and shrinking with the true target sum, in diameter in proportion to it). New lesions that
+disappeared before a reset do not open a later episode. Progression (for iPFS) is dated
 at the iUPD that was confirmed; an iUPD still unconfirmed when assessments stop is counted as
 progression at its own date, with ``progression_confirmed`` False. The confirmation scan is the next
 scheduled scan (iRECIST asks for 4–8 weeks; a schedule with 12-weekly scans confirms later). A reset
@@ -366,6 +374,11 @@ class ResponseAssessment:
         Day of the first CR/PR counted in the best response (NaN if none).
     progression, progression_day, progression_confirmed:
         Progression event, its day (NaN if none) and, for iRECIST, whether the iUPD was confirmed.
+    progression_by:
+        What declared the progression event: ``"target"``, ``"new lesion"``, ``"target and new
+        lesion"`` (both at the same scan), or ``""`` without progression.
+    new_lesion_day:
+        Day of the first scan that showed a new lesion (NaN if none did while the patient was assessed).
     pseudoprogression:
         iRECIST: at least one iUPD followed by a reset (always False for RECIST 1.1).
     last_evaluable_day:
@@ -386,6 +399,8 @@ class ResponseAssessment:
     progression: np.ndarray
     progression_day: np.ndarray
     progression_confirmed: np.ndarray
+    progression_by: np.ndarray
+    new_lesion_day: np.ndarray
     pseudoprogression: np.ndarray
     last_evaluable_day: np.ndarray
     measurable_baseline: np.ndarray
@@ -458,6 +473,8 @@ def assess_response(
     seed: int | None = None,
     patient_index: Any = None,
     off_study_day: Any = None,
+    new_lesion_days: Any = None,
+    new_lesion_mm: float = 10.0,
 ) -> ResponseAssessment:
     """Read per-scan and best overall responses from sums of diameters at the scan days.
 
@@ -479,6 +496,12 @@ def assess_response(
         an iRECIST reading of the same trial).
     off_study_day:
         Per patient (or scalar) day after which no scan is done (death, end of follow-up); None = never.
+    new_lesion_days:
+        ``(patients, lesions)`` days on which new lesions become visible (``inf``: never), e.g. from
+        :func:`oncoimmune.trial.draw_new_lesion_days`; a scan shows those visible on or before its day.
+        None: no new lesions.
+    new_lesion_mm:
+        Diameter of a new lesion when first seen (iRECIST's size rules), mm.
 
     Returns
     -------
@@ -525,6 +548,18 @@ def assess_response(
                 "off_study_day", f"be >= 0 (inf for never), scalar or shape ({n},)", off_study_day, where
             )
 
+    if new_lesion_days is None:
+        nl_days = np.full((n, 1), np.inf)
+    else:
+        nl_days = np.asarray(new_lesion_days, dtype=float)
+        if nl_days.ndim != 2 or nl_days.shape[0] != n or np.any(np.isnan(nl_days)) or np.any(nl_days < 0):
+            raise ValidationError(
+                "new_lesion_days", f"be >= 0 (inf for never), shape ({n}, lesions)", new_lesion_days, where
+            )
+    nl_mm = _number("new_lesion_mm", new_lesion_mm, where)
+    if nl_mm <= 0:
+        raise ValidationError("new_lesion_mm", "be > 0", new_lesion_mm, where)
+
     rec, largest = _measure(sld, k, crit, seed, idx)
     done = days[None, :] <= off[:, None]
     base = rec[:, 0]
@@ -543,7 +578,15 @@ def assess_response(
     ref_sum = np.full(n, np.nan)
     episode_day = np.full(n, np.nan)
     pseudo = np.zeros(n, dtype=bool)
-    with np.errstate(invalid="ignore"):
+    by_target = np.zeros(n, dtype=bool)  # what declared the progression event
+    by_new = np.zeros(n, dtype=bool)
+    open_target = np.zeros(n, dtype=bool)  # iRECIST: what opened the current iUPD episode
+    open_new = np.zeros(n, dtype=bool)
+    nl_ack = np.zeros(n, dtype=np.int64)  # iRECIST: new lesions gone before a reset
+    nl_ref = np.zeros(n, dtype=np.int64)  # iRECIST: new lesions seen when the episode opened
+    true_ref = np.full(n, np.nan)  # iRECIST: true target sum then (the new lesions scale with it)
+    first_new = np.full(n, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
         for j in range(1, s):
             cur = rec[:, j]
             active = ~stopped & done[:, j]
@@ -555,24 +598,45 @@ def assess_response(
             is_cr = cur == 0.0
             is_pr = cur <= (1.0 - crit.pr_fraction) * base + _TOL * base
             base_code = np.where(is_pd, _PD, np.where(is_cr, _CR, np.where(is_pr, _PR, _SD)))
+            seen = (nl_days <= days[j]).sum(axis=1)
+            first_new = np.where(ev & (seen > 0) & np.isnan(first_new), days[j], first_new)
             if not irecist:
-                code = base_code
-                new_prog = ev & is_pd
+                new_pd = seen > 0
+                code = np.where(new_pd, _PD, base_code)
+                new_prog = ev & (is_pd | new_pd)
                 progression_day = np.where(new_prog, days[j], progression_day)
+                by_target |= new_prog & is_pd
+                by_new |= new_prog & new_pd
                 confirmed |= new_prog
                 stop_now = new_prog
             else:
-                further = (cur - ref_sum) >= crit.pd_absolute_mm - _TOL * np.maximum(ref_sum, 1.0)
+                # the episode's new lesions: nl_ref - nl_ack of them, new_lesion_mm across when it opened,
+                # each diameter since then in proportion to the true target sum
+                ratio = np.where(true_ref > 0, sld[:, j] / true_ref, 1.0)
+                episode_new = nl_ref - nl_ack
+                grown = episode_new * nl_mm * (ratio - 1.0) >= crit.pd_absolute_mm - _TOL
+                gone = (episode_new == 0) | ((seen == nl_ref) & (nl_mm * ratio < crit.cr_lesion_mm))
+                target_further = (cur - ref_sum) >= crit.pd_absolute_mm - _TOL * np.maximum(ref_sum, 1.0)
+                further = target_further | (seen > nl_ref) | grown
                 conf_now = ev & pending & further
-                reset = ev & pending & ~further & ~is_pd
-                open_now = ev & ~pending & is_pd
-                code = np.where(pending, np.where(further, _ICPD, np.where(is_pd, _IUPD, base_code)), base_code)
+                reset = ev & pending & ~further & ~is_pd & gone
+                opens_new = seen > nl_ack
+                open_now = ev & ~pending & (is_pd | opens_new)
+                stay = is_pd | ~gone
+                code = np.where(pending, np.where(further, _ICPD, np.where(stay, _IUPD, base_code)), base_code)
                 code = np.where(open_now, _IUPD, code)
                 progression_day = np.where(conf_now, episode_day, progression_day)
+                by_target |= conf_now & open_target
+                by_new |= conf_now & open_new
                 confirmed |= conf_now
                 pseudo |= reset
+                nl_ack = np.where(reset, seen, nl_ack)
                 ref_sum = np.where(open_now, cur, ref_sum)
                 episode_day = np.where(open_now, days[j], episode_day)
+                nl_ref = np.where(open_now, seen, nl_ref)
+                true_ref = np.where(open_now, sld[:, j], true_ref)
+                open_target = np.where(open_now, is_pd, open_target)
+                open_new = np.where(open_now, opens_new, open_new)
                 pending = (pending & ~conf_now & ~reset) | open_now
                 stop_now = conf_now
             codes[:, j] = np.where(ev, code, codes[:, j])
@@ -586,7 +650,13 @@ def assess_response(
     # an iUPD still open when assessments stop counts as (unconfirmed) progression at its own date
     unconf = pending & np.isnan(progression_day)
     progression_day = np.where(unconf, episode_day, progression_day)
+    by_target |= unconf & open_target
+    by_new |= unconf & open_new
     progression = np.isfinite(progression_day)
+    progression_by = np.where(
+        by_target & by_new, "target and new lesion", np.where(by_target, "target", np.where(by_new, "new lesion", ""))
+    ).astype(object)
+    progression_by = np.where(progression, progression_by, "")
 
     bor, response_day = _best_overall_response(codes, evaluable, days, crit, irecist)
     bor = np.where(measurable, bor, _NE)
@@ -614,6 +684,8 @@ def assess_response(
         progression=progression,
         progression_day=progression_day,
         progression_confirmed=confirmed & progression,
+        progression_by=progression_by,
+        new_lesion_day=np.where(measurable, first_new, np.nan),
         pseudoprogression=pseudo,
         last_evaluable_day=last_ev,
         measurable_baseline=measurable,

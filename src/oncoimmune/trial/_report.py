@@ -333,6 +333,7 @@ def _swimmer(result: Any) -> ReportFigure:
     axes = fig.subplots(len(arms), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": heights}).ravel()
     notes = []
     present: set[str] = set()
+    new_lesions = False
     for ax, (arm, sel, n) in zip(axes, chosen, strict=True):
         y = np.arange(len(sel))
         os_m = _col(sel, "os_days") / DAYS_PER_MONTH
@@ -343,9 +344,13 @@ def _swimmer(result: Any) -> ReportFigure:
         ax.barh(y, np.nan_to_num(os_m), height=0.7, color=colours, edgecolor="0.35", linewidth=0.3)
         resp = _col(sel, "response_day") / DAYS_PER_MONTH
         prog = _col(sel, "progression_day") / DAYS_PER_MONTH
+        by = sel["progression_by"].astype(str).to_numpy() if "progression_by" in sel else np.full(len(sel), "")
+        on_new = np.char.find(by.astype(str), "new lesion") >= 0
+        new_lesions |= bool(on_new.any())
         died = sel["os_event"].to_numpy(dtype=bool) if "os_event" in sel else np.zeros(len(sel), dtype=bool)
         ax.plot(resp, y, ls="none", marker="^", ms=5, color="#009E73", mec="k", mew=0.4)
-        ax.plot(prog, y, ls="none", marker="X", ms=6, color="white", mec="k", mew=0.6)
+        ax.plot(np.where(on_new, np.nan, prog), y, ls="none", marker="X", ms=6, color="white", mec="k", mew=0.6)
+        ax.plot(np.where(on_new, prog, np.nan), y, ls="none", marker="X", ms=6, color="#E69F00", mec="k", mew=0.6)
         ax.plot(os_m[died], y[died], ls="none", marker="s", ms=4.5, color="k")
         alive = ~died & np.isfinite(os_m)
         ax.plot(os_m[alive], y[alive], ls="none", marker=">", ms=4.5, color="0.4")
@@ -358,6 +363,11 @@ def _swimmer(result: Any) -> ReportFigure:
     handles = [
         Line2D([], [], ls="none", marker="^", color="#009E73", mec="k", label="first response (CR/PR)"),
         Line2D([], [], ls="none", marker="X", color="white", mec="k", label="progression"),
+        *(
+            [Line2D([], [], ls="none", marker="X", color="#E69F00", mec="k", label="progression with a new lesion")]
+            if new_lesions
+            else []
+        ),
         Line2D([], [], ls="none", marker="s", color="k", label="death"),
         Line2D([], [], ls="none", marker=">", color="0.4", label="alive at last follow-up"),
     ] + [
@@ -372,7 +382,8 @@ def _swimmer(result: Any) -> ReportFigure:
     caption = (
         "Swimmer plot: one bar per patient, the time from randomisation to death or last follow-up, "
         "coloured by best overall response; triangles mark the first objective response, crosses "
-        "progression, squares death, arrows patients alive at their last follow-up. At most "
+        "progression (orange: a new lesion was seen at that scan), squares death, arrows patients alive "
+        "at their last follow-up. At most "
         f"{MAX_SWIMMER_PATIENTS} patients per arm are shown, evenly spaced through the arm ordered by "
         "time on study. " + "; ".join(notes) + "."
     )
@@ -587,6 +598,9 @@ def _summary_table(result: Any) -> str:
         "Median duration of response, months (95 % CI)",
         *[f"OS at {m} months" for m in landmarks],
     ]
+    extra_new = (result.summary.get("provenance") or {}).get("new_lesions") is not None
+    if extra_new:
+        headers.append("Progressions on new lesions alone")
     if extra_trae:
         headers += ["Grade ≥3 AE", "AE leading to discontinuation"]
     if extra_failed:
@@ -610,6 +624,8 @@ def _summary_table(result: Any) -> str:
             else _median_ci(s.get("median_dor_months"), s.get("median_dor_ci_months")),
             *[_pct(os_rate.get(m)) for m in landmarks],
         ]
+        if extra_new:
+            row.append(_pct(s.get("progression_new_lesions_only")))
         if extra_trae:
             row += [_pct(s.get("trae_g3plus")), _pct(s.get("ae_discontinuation"))]
         if extra_failed:

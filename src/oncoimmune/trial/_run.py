@@ -178,6 +178,7 @@ class _ArmRun:
     workers: int | None
     progress: Callable[[str, int, int], None] | None
     params: list[dict[str, float]] | None = None
+    new_lesions: Any = None
     withhold: list[tuple] = field(default_factory=list)
     extra: list[Any] = field(default_factory=list)
     outs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -328,6 +329,7 @@ class _ArmRun:
     def read(self) -> tuple[np.ndarray, Any, Any]:
         """Failed patients, death draws and the response reading of the current trajectories."""
         from oncoimmune.solve._status import Status
+        from oncoimmune.trial._lesions import draw_new_lesion_days
         from oncoimmune.trial._recist import assess_response
         from oncoimmune.trial._survival import draw_death_times
 
@@ -345,6 +347,10 @@ class _ArmRun:
             model=self.death_model,
             patient_index=self.idx,
         )
+        new_days, new_mm = None, 10.0
+        if self.new_lesions is not None:
+            new_days = draw_new_lesion_days(self.grid, cells, seed=seed, model=self.new_lesions, patient_index=self.idx)
+            new_mm = self.new_lesions.lesion_mm
         resp = assess_response(
             sld[:, self.scan_pos],
             self.scan_days,
@@ -353,6 +359,8 @@ class _ArmRun:
             seed=seed,
             patient_index=self.idx,
             off_study_day=np.minimum(deaths.day, self.follow),
+            new_lesion_days=new_days,
+            new_lesion_mm=new_mm,
         )
         return bad, deaths, resp
 
@@ -484,8 +492,9 @@ def run_trial(
     from oncoimmune.population._parameters import draw_plausible
     from oncoimmune.solve._status import Status
     from oncoimmune.toxicity import drug_classes_of
-    from oncoimmune.trial._calibration import resolve_population
+    from oncoimmune.trial._calibration import resolve_new_lesions, resolve_population
     from oncoimmune.trial._endpoints import duration_of_response, evaluate_comparisons
+    from oncoimmune.trial._lesions import NewLesionModel
     from oncoimmune.trial._recist import MeasurementNoise, ResponseCriteria
     from oncoimmune.trial._survival import (
         DeathModel,
@@ -548,6 +557,8 @@ def run_trial(
         noise=None if noise is None else MeasurementNoise(sd_mm=noise.sd_mm, cv=noise.cv),
     )
     death_model = DeathModel.from_mapping(death_options) if death_options else DeathModel()
+    new_lesion_options = resolve_new_lesions(spec)
+    new_lesions = NewLesionModel.from_mapping(new_lesion_options)
 
     steroid_slot = any(slot.group == "corticosteroid" for slot in model.dose_slots)
     unsettled: dict[str, int] = {}
@@ -578,6 +589,7 @@ def run_trial(
             workers=workers,
             progress=progress,
             params=None if drawn is None else drawn.iloc[idx].to_dict("records"),
+            new_lesions=new_lesions,
         )
         max_days = spec.treatment.max_months * 365.25 / 12.0 if spec.treatment.max_months else horizon
         stop = np.full(idx.size, min(max_days, horizon))
@@ -641,6 +653,8 @@ def run_trial(
         table["best_percent_change"] = resp.best_percent_change
         table["response_day"] = resp.response_day
         table["progression_day"] = resp.progression_day
+        table["progression_by"] = resp.progression_by.astype(str)
+        table["new_lesion_day"] = resp.new_lesion_day
         table["pseudoprogression"] = resp.pseudoprogression
         table["pfs_days"] = ends.pfs.durations
         table["pfs_event"] = ends.pfs.event_observed
@@ -662,6 +676,8 @@ def run_trial(
         responded = analysed & resp.objective_response
         responders[arm.name] = (int(responded.sum()), int(analysed.sum()))
         dor = duration_of_response(resp.response_day, ends.pfs.durations, ends.pfs.event_observed, responded)
+        progressed = analysed & resp.progression
+        by_new_only = progressed & (resp.progression_by == "new lesion")
         arm_summary[arm.name] = {
             "n": int(analysed.sum()),
             "n_randomised": int(idx.size),
@@ -670,6 +686,8 @@ def run_trial(
             "cr": rates["cr"],
             "dcr": rates["dcr"],
             "failed_simulations": int(failed.sum()),
+            # share of the progression events declared on new lesions while the target sum had not progressed
+            "progression_new_lesions_only": float(by_new_only.sum() / progressed.sum()) if progressed.any() else None,
             **dor,
         }
         if tox is not None:
@@ -725,6 +743,7 @@ def run_trial(
             "implausible_patients": int((~frame["plausible"]).sum()) if "plausible" in frame else 0,
             "vpop": vpop_record,
             "death_model": death_options,
+            "new_lesions": None if new_lesions is None else dataclasses.asdict(new_lesions),
             "scan_days": scan_days.tolist(),
             "notes": [
                 "Research and education software: a virtual trial is not evidence about real patients.",

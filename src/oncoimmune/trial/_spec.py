@@ -418,6 +418,12 @@ class TrialSpec(_Frozen):
     )
     output_every_days: float = Field(default=7.0, gt=0, le=28, description="Spacing of the simulated trajectories")
     death_model: dict[str, Any] = Field(default_factory=dict, description="Options of oncoimmune.trial.DeathModel")
+    new_lesions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options of oncoimmune.trial.NewLesionModel (rate_per_day, reference_cells, exponent, lesion_mm): "
+        "new lesions seeded at a rate that follows the viable tumour burden, each one progression under RECIST 1.1; "
+        "overrides the calibration's key by key; none when neither sets them",
+    )
     targets: tuple[Target, ...] = Field(
         default=(),
         description="Published figures this trial should reproduce; the summary reports simulated vs target",
@@ -429,6 +435,15 @@ class TrialSpec(_Frozen):
             "path: its parameter distributions and death model apply unless this spec sets its own"
         ),
     )
+
+    @field_validator("new_lesions")
+    @classmethod
+    def _new_lesions(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from oncoimmune.trial._lesions import NewLesionModel
+
+        # a spec may set some options and take the rest (the rate) from its calibration
+        NewLesionModel.from_mapping({"rate_per_day": 0.0, **v}, where="new_lesions")
+        return v
 
     @field_validator("calibration")
     @classmethod
