@@ -181,6 +181,10 @@ def test_metrics_are_read_from_the_trial_summary():
         ),
         (lambda d: d["stages"][0]["free"].update({"parameters.k_CT.lower": {"lower": 1, "upper": 2}}), "stages.0.free"),
         (lambda d: d["stages"][0]["free"].update({"new_lesions": {"lower": 1e-4, "upper": 1e-2}}), "stages.0.free"),
+        (
+            lambda d: d["stages"][0]["free"].update({"new_lesions.speed": {"lower": 1e-4, "upper": 1e-2}}),
+            "stages.0.free",
+        ),
         (lambda d: d["start"].update(lesions={"rate_per_day": 0.01}), "start"),
     ],
 )
@@ -267,6 +271,21 @@ def test_the_new_lesion_rate_is_a_knob_and_the_file_carries_it(tmp_path):
     # a spec's own entry overrides the calibration's
     spec["new_lesions"] = {"rate_per_day": 0.0}
     assert run_trial(trial_spec_from_dict(spec)).summary["provenance"]["new_lesions"]["rate_per_day"] == 0.0
+
+
+def test_a_knob_on_a_new_lesion_option_the_spec_sets_is_refused(tmp_path):
+    spec = yaml.safe_load((ROOT / "examples/trials/checkmate067_like.yaml").read_text())
+    spec["new_lesions"] = {"rate_per_day": 0.001}  # the spec's own entry wins over any calibration's
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    data = yaml.safe_load(PROBLEM.read_text())
+    data.update(spec=str(tmp_path / "spec.yaml"), patients=8, seed=3)
+    data["stages"] = [
+        {"targets": ["orr"], "max_evaluations": 2, "free": {"new_lesions.rate_per_day": {"lower": 1e-4, "upper": 1e-2}}}
+    ]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ValidationError) as err:
+        calibrate(load_calibration_problem(tmp_path / "p.yaml"))
+    assert err.value.field == "stages.0.free" and "does not set itself" in str(err.value)
 
 
 def test_a_drug_potency_is_a_knob_and_reaches_only_the_arm_that_gives_the_drug(tmp_path):

@@ -116,6 +116,7 @@ def test_a_failed_simulation_draws_nothing_after_its_last_finite_time():
         ({"rate_per_day": 2.0}, "rate_per_day"),
         ({"rate_per_day": 0.01, "exponent": -1}, "exponent"),
         ({"rate_per_day": 0.01, "lesion_mm": 0}, "lesion_mm"),
+        ({"rate_per_day": 0.01, "lesion_mm": 5}, "lesion_mm"),
         ({"exponent": 1.0}, "rate_per_day"),
     ],
 )
@@ -123,6 +124,23 @@ def test_bad_options_name_the_field(options, field):
     with pytest.raises(ValidationError) as err:
         NewLesionModel.from_mapping(options)
     assert err.value.field == field
+
+
+def test_an_eradicated_tumour_seeds_nothing_whatever_the_exponent():
+    cells = np.zeros((20, GRID.size))
+    days = draw_new_lesion_days(GRID, cells, seed=1, model=NewLesionModel(rate_per_day=0.05, exponent=0.0))
+    assert np.all(np.isinf(days))
+
+
+def test_non_numeric_input_is_a_validation_error():
+    with pytest.raises(ValidationError):
+        draw_new_lesion_days(GRID, [["x"] * GRID.size], seed=1, model=NewLesionModel(rate_per_day=0.01))
+    with pytest.raises(ValidationError) as err:
+        assess_response(np.array([[100.0, 90.0]]), (0.0, 42.0), new_lesion_days=[["a"]])
+    assert err.value.field == "new_lesion_days"
+    with pytest.raises(ValidationError) as err:
+        assess_response(np.array([[100.0, 90.0]]), (0.0, 42.0), new_lesion_days=[[1.0]], new_lesion_mm=4.0)
+    assert err.value.field == "new_lesion_mm"
 
 
 def test_unknown_option_and_empty_mapping():
@@ -176,13 +194,35 @@ def test_irecist_a_new_lesion_is_confirmed_by_another():
     assert r.progression_by[0] == "new lesion"
 
 
-def test_irecist_a_new_lesion_is_confirmed_by_its_growth():
-    # the lesion is 10 mm at day 84, when the target sum is 80 mm; at 126 the sum is 128 mm (x 1.6): the lesion
-    # is 16 mm, +6 mm >= 5 mm. The target sum itself has grown +48 mm too, which would confirm on its own, so the
-    # growth rule is checked where the targets are small: 10 -> 16 mm sum, a lesion of 10 -> 16 mm.
-    r = read([30, 10, 10, 16, 16, 16, 16, 16], [50.0, np.inf], criteria="irecist")
+def test_irecist_new_lesions_are_confirmed_by_their_growth():
+    # two lesions seen at day 84, 10 mm each when the target sum is 16 mm; at day 126 the sum is 20 mm (x 1.25):
+    # each lesion is 12.5 mm, their sum +5 mm: iCPD. The target sum alone has grown 4 mm, not enough (5 mm), and
+    # is not PD against its nadir (16 mm: +4 mm), so only the new lesions' growth confirms
+    r = read([30, 16, 16, 20, 20, 20, 20, 20], [50.0, 60.0], criteria="irecist")
     assert list(r.timepoint[0][:4]) == ["BL", "iPR", "iUPD", "iCPD"]
-    assert r.progression_day[0] == 84.0
+    assert r.progression_day[0] == 84.0 and r.progression_confirmed[0]
+    # one lesion growing the same way (+2.5 mm) does not confirm
+    one_lesion = read([30, 16, 16, 20, 20, 20, 20, 20], [50.0, np.inf], criteria="irecist")
+    assert list(one_lesion.timepoint[0][:4]) == ["BL", "iPR", "iUPD", "iUPD"]
+
+
+def test_irecist_an_iupd_opened_by_a_new_lesion_is_confirmed_by_the_target_sum_meeting_pd():
+    # the lesion opens the iUPD at day 84 (sum 59 mm, nadir 50); at day 126 the sum is 61 mm: +22 % and +11 mm
+    # over the nadir (PD newly met by the targets) though only +2 mm over the iUPD scan
+    r = read([100, 50, 59, 61, 61, 61, 61, 61], [50.0, np.inf], criteria="irecist")
+    assert list(r.timepoint[0][:4]) == ["BL", "iPR", "iUPD", "iCPD"]
+    assert r.progression_by[0] == "new lesion"
+
+
+def test_irecist_more_lesions_than_scans_still_confirm_after_resets():
+    # lesions come and go with the target sum; each reset acknowledges the lesions seen, and a later one opens
+    # and then confirms a new episode: with three lesions drawn per patient the last episode could not be confirmed
+    days = [50.0, 150.0, 230.0, 260.0]
+    sched = ScanSchedule(tuple(42.0 * i for i in range(9)))
+    sld = np.array([[100, 80, 80, 30, 80, 30, 80, 80, 80]], dtype=float)
+    r = assess_response(sld, sched, criteria="irecist", new_lesion_days=np.array([days]))
+    assert r.pseudoprogression[0] and r.progression_confirmed[0]
+    assert r.timepoint[0][-2] == "iCPD"
 
 
 def test_irecist_a_stable_new_lesion_keeps_the_iupd_open():

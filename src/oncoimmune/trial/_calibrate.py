@@ -150,6 +150,14 @@ class CalibrationProblem(_Frozen):
                         "new_lesions.OPTION",
                         path,
                     )
+                if head == "new_lesions":
+                    from dataclasses import fields
+
+                    from oncoimmune.trial._lesions import NewLesionModel
+
+                    options = [f.name for f in fields(NewLesionModel)]
+                    if path.split(".", 1)[1] not in options:
+                        raise ValidationError(f"stages.{i}.free", f"name a new_lesions option, one of {options}", path)
                 if head == "parameters" and path.endswith(".fraction"):
                     kn = st.free[path]
                     if kn.lower <= 0.0 or kn.upper > 1.0:
@@ -294,6 +302,17 @@ def calibrate(
             )
         trials.append((a.spec, d, a.targets))
     for label, d, _ in trials:
+        # a spec's own new-lesion options apply over the calibration's (as they do when the fitted file is
+        # used with that spec): a knob on one of them would move nothing
+        for i, st in enumerate(problem.stages):
+            for path in st.free:
+                head, _, rest = path.partition(".")
+                if head == "new_lesions" and rest in (d.get("new_lesions") or {}):
+                    raise ValidationError(
+                        f"stages.{i}.free",
+                        f"move a new_lesions option that the spec {label or problem.spec} does not set itself",
+                        path,
+                    )
         # a VP keeps the parameters its VPop table gives: a knob on one of them would move nothing
         if d["population"].get("vpop") is None:
             continue
@@ -332,7 +351,7 @@ def calibrate(
         d["population"]["parameters"] = cal["parameters"]
         d["population"]["plausible"] = cal["plausible"]
         d["death_model"] = cal["death_model"]
-        d["new_lesions"] = cal.get("new_lesions", {})
+        d["new_lesions"] = {**cal.get("new_lesions", {}), **(trial.get("new_lesions") or {})}  # the spec's win
         return run_trial(trial_spec_from_dict(d, where="calibration"), workers=workers).summary
 
     def run(cal: Mapping[str, Any]) -> list[dict[str, Any]]:

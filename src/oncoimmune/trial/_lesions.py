@@ -22,15 +22,18 @@ crosses the visible size is in proportion to the burden (flag U, the simplest re
 model's hazard). The colonisation rate of Iwata, Kawasaki and Shigesada (J Theor Biol
 2000;203:177, :math:`\beta(x) = m x^{\alpha}`, :math:`\alpha \approx 0.66` fitted there, flag R), which
 counts the *seeding* of new metastases from the surface of a tumour, is the other choice
-(``exponent: 0.667``); the lesions a trial sees within months were seeded long before (from one cell
+(``exponent: 0.663``); the lesions a trial sees within months were seeded long before (from one cell
 to 10 mm is about 29 doublings), so their appearance follows the occult burden rather than new seeding.
 
 New lesions are the events of a Poisson process with this intensity: the *k*-th becomes visible when
 the cumulative hazard :math:`\int_0^t h` first exceeds the sum of *k* unit exponentials drawn from the
-patient's own stream (``"new_lesions"``), so a patient's lesions depend on its own trajectory up to
-that day and on the trial seed only (never on the chunking or the number of workers), and an event is
-causal: stopping a treatment after it does not move it, which the trial runner's later passes (dosing
-stops at progression) rely on. A scan sees every lesion that became visible on or before its day. A
+patient's own stream (``"new_lesions"``), so a patient's lesions depend on its own trajectory and on
+the trial seed only (never on the chunking or the number of workers). The cumulative rate is the
+trapezoid rule on the output grid, so a lesion depends on the trajectory up to the grid point that
+closes its interval: a treatment stopped at the scan that shows it (scan days are grid points) does not
+move it, which the trial runner's later passes (dosing stops at progression) rely on; a change between
+the lesion and that grid point (a dose held for a side effect, on any day) can move it within the
+interval (7 days by default). A scan sees every lesion that became visible on or before its day. A
 tumour the treatment eradicates seeds no new lesion; a growing one seeds more.
 
 What the response reading does with them is in :func:`oncoimmune.trial.assess_response`: under
@@ -65,9 +68,11 @@ from oncoimmune.trial._survival import (
 
 __all__ = ["MAX_NEW_LESIONS", "NewLesionModel", "draw_new_lesion_days"]
 
-MAX_NEW_LESIONS = 3
-"""New lesions drawn per patient: the first declares RECIST 1.1 progression, a second one confirms an
-iUPD under iRECIST; more would change no reading."""
+MAX_NEW_LESIONS = 10
+"""New lesions drawn per patient. The first declares RECIST 1.1 progression; under iRECIST a later one
+confirms an iUPD, and after resets (or several lesions between two scans) more are needed: ten is the
+largest number RECIST would follow (five new target lesions, the rest non-target), and the first *k*
+days do not depend on this number (the thresholds are running sums of the patient's own draws)."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,8 @@ class NewLesionModel:
         :math:`\gamma`, dimensionless. Default 1, occult disease in proportion to the viable burden (flag
         U); Iwata 2000's surface-seeding exponent (0.663, flag R) is the other reading (module docstring).
     lesion_mm:
-        Longest diameter of a new lesion when first seen, mm. Default 10, the smallest measurable lesion
-        of RECIST 1.1 (clinical.md §5.1).
+        Longest diameter of a new lesion when first seen, mm, above 5 (the size below which a lesion is
+        not seen). Default 10, the smallest measurable lesion of RECIST 1.1 (clinical.md §5.1).
     """
 
     rate_per_day: float
@@ -101,15 +106,19 @@ class NewLesionModel:
         object.__setattr__(self, "reference_cells", _positive("reference_cells", self.reference_cells, where))
         object.__setattr__(self, "exponent", _positive("exponent", self.exponent, where, allow_zero=True))
         object.__setattr__(self, "lesion_mm", _positive("lesion_mm", self.lesion_mm, where))
+        if self.lesion_mm <= 5.0:
+            raise ValidationError(
+                "lesion_mm", "be > 5 mm (a lesion below 5 mm is not seen, RECIST's CT slice)", self.lesion_mm, where
+            )
         if self.rate_per_day > 1.0:
             raise ValidationError("rate_per_day", "be <= 1 per day", self.rate_per_day, where)
 
     def hazard(self, cells: np.ndarray) -> np.ndarray:
-        """Rate per day at viable burden ``cells`` (0 for an eradicated tumour)."""
+        """Rate per day at viable burden ``cells`` (0 for an eradicated tumour, whatever the exponent)."""
         c = np.maximum(np.asarray(cells, dtype=float), 0.0)
         if self.rate_per_day == 0.0:
             return np.zeros_like(c)
-        return self.rate_per_day * (c / self.reference_cells) ** self.exponent
+        return np.where(c > 0.0, self.rate_per_day * (c / self.reference_cells) ** self.exponent, 0.0)
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any], where: str = "new_lesions") -> NewLesionModel | None:
@@ -157,12 +166,15 @@ def draw_new_lesion_days(
     where = "draw_new_lesion_days"
     if not isinstance(model, NewLesionModel):
         raise ValidationError("model", "be a NewLesionModel", model, where)
-    t = np.asarray(t_days, dtype=float)
+    try:
+        t = np.asarray(t_days, dtype=float)
+        cells = np.asarray(tumour_cells, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError("t_days, tumour_cells", "be numeric arrays", "not numbers", where) from None
     if t.ndim != 1 or t.size < 2 or not np.all(np.isfinite(t)) or t[0] != 0.0 or np.any(np.diff(t) <= 0):
         raise ValidationError(
             "t_days", "be an increasing 1-D grid of at least 2 finite days starting at 0", t_days, where
         )
-    cells = np.asarray(tumour_cells, dtype=float)
     if cells.ndim != 2 or cells.shape[1] != t.size:
         raise ValidationError("tumour_cells", f"have shape (patients, {t.size}) to match t_days", cells.shape, where)
     if isinstance(max_lesions, bool) or not isinstance(max_lesions, (int, np.integer)) or max_lesions < 1:
@@ -172,7 +184,8 @@ def draw_new_lesion_days(
     idx = _patient_index(patient_index, n, where)
     finite = np.isfinite(cells)
     first_bad = np.where(finite.all(axis=1), t.size, np.argmin(finite, axis=1))
-    h = model.hazard(np.where(finite, cells, 0.0))
+    with np.errstate(invalid="ignore"):
+        h = model.hazard(np.where(finite, cells, 0.0))
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(0.5 * (h[:, 1:] + h[:, :-1]) * np.diff(t), axis=1)], axis=1)
     # only the observed part counts: after the first non-finite time nothing more accumulates
     observed = np.arange(t.size)[None, :] < first_bad[:, None]

@@ -34,6 +34,9 @@ baseline included):
 
 A scan that shows a **new lesion** is PD whatever the sum does (``new_lesion_days``, drawn by
 :func:`oncoimmune.trial.draw_new_lesion_days` when the trial has a new-lesion model; none otherwise).
+New lesions are read at scans whose target lesions were measured: at a scan with a missing
+measurement (NE) they are read at the next measured one (RECIST 1.1 would call PD there; in a virtual
+trial a measurement is missing only after a failed simulation, after which no lesion is drawn).
 Non-target lesions are not modelled (one tumour compartment besides the new lesions).
 
 Comparisons carry a relative tolerance of 10⁻⁹ so that a sum at exactly −30 % or exactly +20 % / +5 mm
@@ -58,11 +61,13 @@ The first RECIST PD is **iUPD** (unconfirmed). At the next evaluable scan: **iCP
 sum has grown by a further ≥ 5 mm since the iUPD scan that opened the episode; a **reset** if the
 RECIST response against baseline/nadir is again CR/PR/SD (labelled iCR/iPR/iSD; a later PD again
 starts as iUPD); otherwise iUPD continues and the next scan decides. A new lesion opens an iUPD too;
-it is confirmed by another new lesion or by the growth of the new lesions' sum by ≥ 5 mm, and the
-episode resets only once the new lesions have gone (below ``cr_lesion_mm``) with the target sum out
-of PD (Seymour 2017, clinical.md §5.2; new lesions first seen ``new_lesion_mm`` across, then growing
-and shrinking with the true target sum, in diameter in proportion to it). New lesions that
-disappeared before a reset do not open a later episode. Progression (for iPFS) is dated
+it is confirmed by another new lesion, by the growth of the new lesions' sum by ≥ 5 mm, or by the
+target sum newly meeting PD, and the episode resets only once the new lesions have gone (below
+``cr_lesion_mm``) with the target sum out of PD; a new lesion confirms an iUPD the target sum opened
+(Seymour 2017, clinical.md §5.2: progression newly met in another lesion category confirms). New
+lesions are first seen ``new_lesion_mm`` across, then grow and shrink with the true target sum (in
+diameter in proportion to it; when the true target sum is 0 at the iUPD they keep their size). New
+lesions that disappeared before a reset do not open a later episode. Progression (for iPFS) is dated
 at the iUPD that was confirmed; an iUPD still unconfirmed when assessments stop is counted as
 progression at its own date, with ``progression_confirmed`` False. The confirmation scan is the next
 scheduled scan (iRECIST asks for 4–8 weeks; a schedule with 12-weekly scans confirms later). A reset
@@ -551,14 +556,22 @@ def assess_response(
     if new_lesion_days is None:
         nl_days = np.full((n, 1), np.inf)
     else:
-        nl_days = np.asarray(new_lesion_days, dtype=float)
+        try:
+            nl_days = np.asarray(new_lesion_days, dtype=float)
+        except (TypeError, ValueError):
+            raise ValidationError("new_lesion_days", "be a numeric array", new_lesion_days, where) from None
         if nl_days.ndim != 2 or nl_days.shape[0] != n or np.any(np.isnan(nl_days)) or np.any(nl_days < 0):
             raise ValidationError(
                 "new_lesion_days", f"be >= 0 (inf for never), shape ({n}, lesions)", new_lesion_days, where
             )
     nl_mm = _number("new_lesion_mm", new_lesion_mm, where)
-    if nl_mm <= 0:
-        raise ValidationError("new_lesion_mm", "be > 0", new_lesion_mm, where)
+    if new_lesion_days is not None and nl_mm < crit.cr_lesion_mm:
+        raise ValidationError(
+            "new_lesion_mm",
+            f"be >= cr_lesion_mm ({crit.cr_lesion_mm:g} mm: a smaller lesion is not seen)",
+            nl_mm,
+            where,
+        )
 
     rec, largest = _measure(sld, k, crit, seed, idx)
     done = days[None, :] <= off[:, None]
@@ -617,7 +630,9 @@ def assess_response(
                 grown = episode_new * nl_mm * (ratio - 1.0) >= crit.pd_absolute_mm - _TOL
                 gone = (episode_new == 0) | ((seen == nl_ref) & (nl_mm * ratio < crit.cr_lesion_mm))
                 target_further = (cur - ref_sum) >= crit.pd_absolute_mm - _TOL * np.maximum(ref_sum, 1.0)
-                further = target_further | (seen > nl_ref) | grown
+                # confirmation: further target growth, more new lesions, new-lesion growth, or (an episode the
+                # new lesions opened) the target sum newly meeting PD
+                further = target_further | (seen > nl_ref) | grown | (open_new & ~open_target & is_pd)
                 conf_now = ev & pending & further
                 reset = ev & pending & ~further & ~is_pd & gone
                 opens_new = seen > nl_ack
