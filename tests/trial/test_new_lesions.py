@@ -312,4 +312,4 @@ def test_the_report_shows_progression_on_new_lesions(paired, tmp_path):
     assert f"{100 * share:.1f} %" in table
     assert "Progressions on new lesions alone" not in _summary_table(off)
     swimmer = next(f for f in report_figures(on) if f.name == "swimmer")
-    assert "orange: a new lesion" in swimmer.caption and swimmer.png.startswith(b"\x89PNG")
+    assert "purple: a new lesion" in swimmer.caption and swimmer.png.startswith(b"\x89PNG")

@@ -350,7 +350,7 @@ def _swimmer(result: Any) -> ReportFigure:
         died = sel["os_event"].to_numpy(dtype=bool) if "os_event" in sel else np.zeros(len(sel), dtype=bool)
         ax.plot(resp, y, ls="none", marker="^", ms=5, color="#009E73", mec="k", mew=0.4)
         ax.plot(np.where(on_new, np.nan, prog), y, ls="none", marker="X", ms=6, color="white", mec="k", mew=0.6)
-        ax.plot(np.where(on_new, prog, np.nan), y, ls="none", marker="X", ms=6, color="#E69F00", mec="k", mew=0.6)
+        ax.plot(np.where(on_new, prog, np.nan), y, ls="none", marker="X", ms=6, color="#CC79A7", mec="k", mew=0.6)
         ax.plot(os_m[died], y[died], ls="none", marker="s", ms=4.5, color="k")
         alive = ~died & np.isfinite(os_m)
         ax.plot(os_m[alive], y[alive], ls="none", marker=">", ms=4.5, color="0.4")
@@ -364,7 +364,7 @@ def _swimmer(result: Any) -> ReportFigure:
         Line2D([], [], ls="none", marker="^", color="#009E73", mec="k", label="first response (CR/PR)"),
         Line2D([], [], ls="none", marker="X", color="white", mec="k", label="progression"),
         *(
-            [Line2D([], [], ls="none", marker="X", color="#E69F00", mec="k", label="progression with a new lesion")]
+            [Line2D([], [], ls="none", marker="X", color="#CC79A7", mec="k", label="progression with a new lesion")]
             if new_lesions
             else []
         ),
@@ -376,13 +376,15 @@ def _swimmer(result: Any) -> ReportFigure:
         if r in present
     ]
     height = fig.get_figheight()
-    fig.legend(handles=handles, fontsize=7, loc="upper center", ncol=4, bbox_to_anchor=(0.5, 1 - 0.45 / height))
-    fig.tight_layout(rect=(0, 0.3 / height, 1, 1 - 0.95 / height))
+    # the suptitle sits 2 % of the height from the top (half an inch on a tall figure): the legend goes below it
+    top = 0.02 * height + 0.3
+    fig.legend(handles=handles, fontsize=7, loc="upper center", ncol=4, bbox_to_anchor=(0.5, 1 - top / height))
+    fig.tight_layout(rect=(0, 0.3 / height, 1, 1 - (top + 0.55) / height))
     png = _finish(fig, "Time on study")
     caption = (
         "Swimmer plot: one bar per patient, the time from randomisation to death or last follow-up, "
         "coloured by best overall response; triangles mark the first objective response, crosses "
-        "progression (orange: a new lesion was seen at that scan), squares death, arrows patients alive "
+        "progression (purple: a new lesion was seen at that scan), squares death, arrows patients alive "
         "at their last follow-up. At most "
         f"{MAX_SWIMMER_PATIENTS} patients per arm are shown, evenly spaced through the arm ordered by "
         "time on study. " + "; ".join(notes) + "."
