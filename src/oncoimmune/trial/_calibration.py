@@ -167,8 +167,8 @@ def resolve_population(spec: Any) -> tuple[dict[str, Any], dict[str, Any], dict[
     return params, plausible, death, cal
 
 
-def resolve_new_lesions(spec: Any) -> dict[str, Any]:
-    """Effective new-lesion options of a trial spec: the calibration's ``new_lesions`` overridden key by key
-    by the spec's (an empty mapping: no new lesions)."""
-    cal = load_calibration(spec.calibration) if spec.calibration else None
+def resolve_new_lesions(spec: Any, cal: Calibration | None) -> dict[str, Any]:
+    """Effective new-lesion options of a trial spec: its calibration's ``new_lesions`` (``cal``, as
+    :func:`resolve_population` loaded it) overridden key by key by the spec's (an empty mapping: no new
+    lesions)."""
     return _deep_update(cal.new_lesions if cal else {}, spec.new_lesions)

@@ -184,8 +184,7 @@ def draw_new_lesion_days(
     idx = _patient_index(patient_index, n, where)
     finite = np.isfinite(cells)
     first_bad = np.where(finite.all(axis=1), t.size, np.argmin(finite, axis=1))
-    with np.errstate(invalid="ignore"):
-        h = model.hazard(np.where(finite, cells, 0.0))
+    h = model.hazard(np.where(finite, cells, 0.0))
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(0.5 * (h[:, 1:] + h[:, :-1]) * np.diff(t), axis=1)], axis=1)
     # only the observed part counts: after the first non-finite time nothing more accumulates
     observed = np.arange(t.size)[None, :] < first_bad[:, None]

@@ -557,7 +557,7 @@ def run_trial(
         noise=None if noise is None else MeasurementNoise(sd_mm=noise.sd_mm, cv=noise.cv),
     )
     death_model = DeathModel.from_mapping(death_options) if death_options else DeathModel()
-    new_lesion_options = resolve_new_lesions(spec)
+    new_lesion_options = resolve_new_lesions(spec, calibration)
     new_lesions = NewLesionModel.from_mapping(new_lesion_options)
 
     steroid_slot = any(slot.group == "corticosteroid" for slot in model.dose_slots)
