@@ -8,11 +8,12 @@ from toxicity_helpers import T, arm, simulated
 
 from oncoimmune.toxicity import simulate_toxicity
 from oncoimmune.toxicity._management import manage
-from oncoimmune.toxicity._parameters import STEROIDS
+from oncoimmune.toxicity._parameters import HOLD_LIMIT_DAYS, STEROIDS
 
 ICI = frozenset({"anti-PD-1", "anti-CTLA-4"})
 HIGH = STEROIDS["high"].value[0]
 LOW = STEROIDS["low"].value[0]
+HOLD_LIMIT = HOLD_LIMIT_DAYS.value
 
 
 def _ep(term, grade, onset=30.0, resolution=45.0):
@@ -23,17 +24,63 @@ def _kinds(actions):
     return sorted((a["kind"], a["scope"], a["level"]) for a in actions)
 
 
-def test_grade_3_colitis_holds_gives_high_dose_steroids_and_stops_anti_ctla4():
-    # ASCO/ESMO colitis grade 3: hold, methylprednisolone 1-2 mg/kg, consider permanent stop of anti-CTLA-4
+def test_grade_3_colitis_holds_anti_pd1_and_stops_the_combination_with_anti_ctla4():
+    # ASCO/ESMO colitis grade 3: hold, methylprednisolone 1-2 mg/kg; the OPDIVO + YERVOY label permanently
+    # discontinues both antibodies at grade 3 colitis, while nivolumab alone is withheld
     acts = manage([_ep("diarrhoea_colitis", 3)], ICI)
+    assert _kinds(acts) == [("discontinue", "all", None), ("steroid", "all", "high")]
+    alone = manage([_ep("diarrhoea_colitis", 3)], frozenset({"anti-PD-1"}))
+    assert _kinds(alone) == [("hold", "all", None), ("steroid", "all", "high")]
+    hold = next(a for a in alone if a["kind"] == "hold")
+    # resume when <= grade 1 and the steroid course has tapered (ASCO: prednisone <= 10 mg/day)
+    assert hold["start"] == 30.0 and hold["stop"] == max(45.0, 30.0 + HIGH)
+
+
+def test_grade_3_hepatitis_holds_and_stops_anti_ctla4_only():
+    acts = manage([_ep("hepatitis", 3)], ICI)
     assert _kinds(acts) == [
         ("discontinue", "anti-CTLA-4", None),
         ("hold", "all", None),
         ("steroid", "all", "high"),
     ]
+
+
+def test_a_hold_still_open_after_12_weeks_discontinues_on_a_checkpoint_antibody():
+    # OPDIVO/YERVOY labels: persistent grade 2-3 reactions lasting 12 weeks or longer -> permanent stop
+    acts = manage([_ep("hepatitis", 2, onset=30.0, resolution=30.0 + HOLD_LIMIT + 20.0)], frozenset({"anti-PD-1"}))
     hold = next(a for a in acts if a["kind"] == "hold")
-    # resume when <= grade 1 and the steroid course has tapered (ASCO: prednisone <= 10 mg/day)
-    assert hold["start"] == 30.0 and hold["stop"] == max(45.0, 30.0 + HIGH)
+    disc = [a for a in acts if a["kind"] == "discontinue"]
+    assert hold["stop"] == 30.0 + HOLD_LIMIT
+    assert len(disc) == 1 and disc[0]["start"] == 30.0 + HOLD_LIMIT and disc[0]["scope"] == "all"
+    # one that resolves within the limit resumes; an endocrinopathy is the exception
+    ok = manage([_ep("hepatitis", 2, onset=30.0, resolution=30.0 + HOLD_LIMIT - 1.0)], frozenset({"anti-PD-1"}))
+    assert not [a for a in ok if a["kind"] == "discontinue"]
+    thyroid = manage([_ep("hypothyroidism", 3, onset=30.0, resolution=400.0)], frozenset({"anti-PD-1"}))
+    assert not [a for a in thyroid if a["kind"] == "discontinue"]
+    # without a checkpoint antibody (chemotherapy, targeted therapy) the label rule does not apply
+    tki = manage([_ep("hepatitis", 2, onset=30.0, resolution=400.0)], frozenset({"targeted"}))
+    assert [a["kind"] for a in tki] == ["hold"] and tki[0]["stop"] == 400.0
+
+
+def test_an_earlier_episode_is_managed_before_a_pending_12_week_discontinuation():
+    # the discontinuation at day onset + 12 weeks does not reach back: an episode in between is still held
+    eps = [
+        _ep("arthralgia", 2, onset=10.0, resolution=10.0 + HOLD_LIMIT + 50.0),
+        _ep("rash_pruritus", 3, onset=40.0, resolution=60.0),
+    ]
+    acts = manage(eps, frozenset({"anti-PD-1"}))
+    assert [(a["kind"], a["term"], a["start"]) for a in acts if a["kind"] in ("hold", "discontinue")] == [
+        ("hold", "arthralgia", 10.0),
+        ("hold", "rash_pruritus", 40.0),
+        ("discontinue", "arthralgia", 10.0 + HOLD_LIMIT),
+    ]
+
+
+def test_a_recurrent_grade_3_reaction_treated_with_steroids_discontinues():
+    eps = [_ep("rash_pruritus", 3, onset=30.0, resolution=50.0), _ep("rash_pruritus", 3, onset=120.0, resolution=140.0)]
+    acts = manage(eps, frozenset({"anti-PD-1"}))
+    disc = [a for a in acts if a["kind"] == "discontinue"]
+    assert len(disc) == 1 and disc[0]["start"] == 120.0 and disc[0]["scope"] == "all"
 
 
 def test_stopping_anti_ctla4_alone_is_a_discontinuation_of_ipilimumab_monotherapy():

@@ -241,12 +241,14 @@ def test_the_management_is_applied_and_the_iteration_settles(managed):
 
 
 def test_ipilimumab_stopped_alone_is_a_partial_discontinuation(managed):
-    # grade 3 colitis or hepatitis on the combination stops ipilimumab and holds nivolumab (ASCO)
+    # grade 3 hepatitis on the combination stops ipilimumab and holds nivolumab; grade 3 colitis stops both
+    # (OPDIVO + YERVOY label), a whole discontinuation
     p = managed[0].patients
     part = np.isfinite(p["partial_discontinuation_day"])
     assert part.any()
-    g3 = (p["ae_diarrhoea_colitis_grade"] >= 3) | (p["ae_hepatitis_grade"] >= 3)
-    assert g3[part].all()
+    assert (p.loc[part, "ae_hepatitis_grade"] >= 3).all()
+    colitis = (p["ae_diarrhoea_colitis_grade"] == 3) & (p["ae_hepatitis_grade"] < 3)
+    assert p.loc[colitis, "discontinued"].all()
     assert (p.loc[part & ~p["discontinued"], "n_dose_holds"] >= 1).all()
     # the summary's "AEs leading to discontinuation" counts whole and partial stops, each patient once
     stopped = p["discontinued"] | part

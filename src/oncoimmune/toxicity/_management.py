@@ -6,7 +6,13 @@ each patient's episodes in order of onset:
 * **hold** the drugs in scope from onset until the episode is back to grade ≤ 1 *and* any
   corticosteroid course it started has tapered (ASCO: resume when ≤ G1 and prednisone ≤ 10 mg/d);
 * **discontinue** permanently at onset (grade 4, except endocrinopathies; grade 3 pneumonitis;
-  anti-CTLA-4 alone after grade 3 colitis or hepatitis);
+  anti-CTLA-4 alone after grade 3 hepatitis; the whole regimen after grade 3 colitis on a regimen with
+  anti-CTLA-4, as the OPDIVO + YERVOY label does);
+* for a patient on a checkpoint antibody, the label's further causes of permanent discontinuation
+  (:data:`~oncoimmune.toxicity._parameters.CHECKPOINT_DISCONTINUATION`): a hold for an immune-related term
+  (endocrinopathies excepted) still open :data:`~oncoimmune.toxicity._parameters.HOLD_LIMIT_DAYS` (12
+  weeks) after its onset discontinues the held drugs on that day, and a second grade 3 episode of the
+  same term treated with corticosteroids (a recurrence) discontinues them at its onset;
 * **reduce** the dose of the drugs in the hold's scope from onset on
   (:data:`~oncoimmune.toxicity._parameters.DOSE_REDUCTION`: 75 % after grade 4 neutropenia, at most
   twice; a third grade 4 episode discontinues them);
@@ -24,7 +30,13 @@ from __future__ import annotations
 
 import math
 
-from oncoimmune.toxicity._parameters import DOSE_REDUCTION, MANAGEMENT, STEROIDS
+from oncoimmune.toxicity._parameters import (
+    DOSE_REDUCTION,
+    HOLD_LIMIT_DAYS,
+    IMMUNE_RELATED_TERMS,
+    MANAGEMENT,
+    STEROIDS,
+)
 
 __all__ = ["CHECKPOINT", "STEROID_DOSING", "feedback", "manage", "steroid_course"]
 
@@ -68,10 +80,26 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
     stopped: set[str] = set()
     reductions: dict[tuple[str, frozenset[str]], int] = {}
     steroid_ok = bool(classes & CHECKPOINT)
+    label_rules = steroid_ok  # the checkpoint labels' persistence and recurrence rules
+    severe_treated: dict[str, int] = {}
+    pending: list[tuple[float, set[str], str, int]] = []  # (day, drugs, term, grade): holds that outlast the limit
+
+    def settle(until: float) -> None:
+        # discontinuations of holds still open at the limit, up to day `until` (in day order)
+        pending.sort(key=lambda x: x[0])
+        while pending and pending[0][0] <= until:
+            day, drugs, term_, grade_ = pending.pop(0)
+            live_then = systemic - stopped
+            targets_then = drugs & live_then
+            if targets_then:
+                actions.append(_act("discontinue", day, math.nan, _scope(targets_then, live_then), None, term_, grade_))
+                stopped.update(targets_then)
+
     for ep in sorted(episodes, key=lambda e: (e["onset_day"], e["term"])):
         term, grade, on = ep["term"], int(ep["grade"]), float(ep["onset_day"])
         if grade <= 0:
             continue
+        settle(on)
         action, treat, scope = _rule(term, grade)
         cart = term in ("crs", "icans")
         steroid_end = on
@@ -88,6 +116,15 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
         if not live:
             continue
         base_scope, _, stop_scope = scope.partition("+stop:")
+        if stop_scope.startswith("all-with:"):
+            # with that class in the live regimen, the whole regimen stops (OPDIVO + YERVOY colitis rule)
+            if stop_scope.removeprefix("all-with:") in live:
+                action, base_scope = "discontinue", "all"
+            stop_scope = ""
+        if label_rules and grade == 3 and treat and term in IMMUNE_RELATED_TERMS:
+            severe_treated[term] = severe_treated.get(term, 0) + 1
+            if severe_treated[term] > 1:  # recurrent severe reaction needing immunosuppression
+                action, base_scope = "discontinue", "all"
         if action == "discontinue":
             targets = live if base_scope == "all" else live & {base_scope}
             if targets:
@@ -98,6 +135,11 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
             if targets:
                 res = ep.get("resolution_day", math.nan)
                 stop = max(res, steroid_end) if not math.isnan(res) else math.nan
+                limit = on + HOLD_LIMIT_DAYS.value
+                if label_rules and term in IMMUNE_RELATED_TERMS and not stop <= limit:
+                    # not back to grade <= 1 (or still on the steroid taper) 12 weeks on: permanent stop
+                    pending.append((limit, set(targets), term, grade))
+                    stop = limit
                 actions.append(_act("hold", on, stop, _scope(targets, live), None, term, grade))
                 lowest, factor, most = DOSE_REDUCTION.get(term, (math.inf, None, None))
                 if grade >= lowest:
@@ -115,6 +157,7 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
             scope_now = _scope({stop_scope}, systemic - stopped)
             actions.append(_act("discontinue", on, math.nan, scope_now, None, term, grade))
             stopped.add(stop_scope)
+    settle(math.inf)
     return actions
 
 

@@ -20,11 +20,14 @@ from typing import Any
 __all__ = [
     "CART",
     "CART_THRESHOLDS",
+    "CHECKPOINT_DISCONTINUATION",
     "COMBINE_P",
     "DOSE_REDUCTION",
     "DRIVER_EC50",
     "HAEM",
     "HAZARD_TERMS",
+    "HOLD_LIMIT_DAYS",
+    "IMMUNE_RELATED_TERMS",
     "MANAGEMENT",
     "STEROIDS",
     "TERMS",
@@ -407,7 +410,9 @@ MANAGEMENT_SOURCE = (
 
 # MANAGEMENT[term][grade] = (action, steroid, scope)
 #   action: "continue" | "hold" | "discontinue"; steroid: None | "low" | "high" | "dexamethasone" | "tocilizumab+..."
-#   scope: "all" (every drug class the patient receives, except CAR-T), "anti-CTLA-4", "cytotoxic".
+#   scope: "all" (every drug class the patient receives, except CAR-T), "anti-CTLA-4", "cytotoxic";
+#   "all+stop:CLASS" holds everything and permanently stops CLASS; "all+stop:all-with:CLASS" holds everything,
+#   or permanently stops everything when CLASS is part of the live regimen.
 _GENERAL = {1: ("continue", None, "all"), 2: ("hold", "low", "all"), 3: ("hold", "high", "all")}
 MANAGEMENT: dict[str, dict[int, tuple[str, str | None, str]]] = {
     # general ASCO rule: grade 2 hold (+ prednisone 0.5-1 mg/kg), grade 3 hold + high dose, grade 4 stop
@@ -421,10 +426,12 @@ MANAGEMENT: dict[str, dict[int, tuple[str, str | None, str]]] = {
         4: ("discontinue", None, "all"),
         5: ("discontinue", None, "all"),
     },
-    # colitis: G2 hold + 0.5-1 mg/kg; G3 hold + 1-2 mg/kg and permanent stop of anti-CTLA-4; G4 stop
+    # colitis: G2 hold + 0.5-1 mg/kg; G3 hold + 1-2 mg/kg, and with anti-CTLA-4 in the regimen permanent stop of
+    # everything (OPDIVO + YERVOY label: permanently discontinue for grade 3 or 4 colitis; YERVOY alone likewise;
+    # clinical.md §4.3 "consider permanent stop of anti-CTLA-4"); G4 stop
     "diarrhoea_colitis": {
         **_GENERAL,
-        3: ("hold", "high", "all+stop:anti-CTLA-4"),
+        3: ("hold", "high", "all+stop:all-with:anti-CTLA-4"),
         4: ("discontinue", "high", "all"),
         5: ("discontinue", "high", "all"),
     },
@@ -496,6 +503,41 @@ DOSE_REDUCTION: dict[str, tuple[int, Value, Value]] = {
 in the rule's scope are given at ``factor`` times their planned dose from the episode's onset on (the
 doses held during the episode are skipped anyway), cumulatively over episodes; an episode that would
 reduce them once more than the most allowed discontinues them instead."""
+
+CHECKPOINT_DISCONTINUATION = (
+    "OPDIVO and YERVOY US prescribing information, dose modifications (as on opdivohcp.com, 'Treatment "
+    "modifications', consulted 2026-12): withhold for severe (grade 3) immune-mediated reactions; permanently "
+    "discontinue for life-threatening (grade 4) ones, recurrent severe (grade 3) ones that require systemic "
+    "immunosuppression, persistent moderate or severe (grade 2-3) ones lasting 12 weeks or longer (endocrinopathies "
+    "excepted), or an inability to taper corticosteroids to prednisone 10 mg/day within 12 weeks; with YERVOY, "
+    "permanently discontinue for grade 3 or 4 colitis (V there; not in the reference notes)"
+)
+
+HOLD_LIMIT_DAYS = Value(
+    84.0,
+    "day",
+    "12 weeks: " + CHECKPOINT_DISCONTINUATION + ". The label counts from the last YERVOY dose, here from the "
+    "episode's onset (the last dose given before it is at most one dosing interval earlier)",
+    "V",
+)
+"""A hold for an immune-related term still open this long after the episode's onset permanently
+discontinues the held drugs (patients on a checkpoint antibody). The corticosteroid courses of
+:data:`STEROIDS` end within 6 weeks, so the label's steroid-taper clause never applies here."""
+
+IMMUNE_RELATED_TERMS = frozenset(
+    {
+        "fatigue",
+        "arthralgia",
+        "diarrhoea_colitis",
+        "nausea_vomiting",
+        "rash_pruritus",
+        "hepatitis",
+        "pneumonitis",
+        "other",
+    }
+)
+"""Terms the checkpoint labels' persistence and recurrence rules apply to (hypothyroidism, an endocrinopathy
+controlled by replacement, is the exception; the haematological and CAR-T terms have their own rules)."""
 
 GRADE4_DISCONTINUES = Value(
     True,
