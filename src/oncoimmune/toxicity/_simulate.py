@@ -292,7 +292,7 @@ class ToxicityResult:
 
     def discontinuation_rate(self, patients=None) -> float:
         """Fraction of patients who permanently stopped at least one drug for an adverse event (all of the
-        regimen, or part of it: anti-CTLA-4 after grade 3 colitis), the "AEs leading to discontinuation" row
+        regimen, or part of it: anti-CTLA-4 after grade 3 hepatitis), the "AEs leading to discontinuation" row
         of trial safety tables; NaN where the management is not applied (nothing is ever stopped)."""
         rows = self._rows(patients)
         if not len(rows) or not self.management:
