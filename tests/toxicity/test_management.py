@@ -190,10 +190,11 @@ def test_simulated_combination_arm_applies_the_rules():
     g4 = ep[(ep["grade"] == 4) & (ep["term"] != "hypothyroidism")]
     assert len(g4) > 10
     assert (stop_all[g4["patient"].to_numpy()] <= g4["onset_day"].to_numpy()).all()
-    # CheckMate 067 combination: discontinuation for irAEs 36 % (CMAJ table, V); the model's rules stop
-    # everything or anti-CTLA-4 in fewer patients (grade 4 and selected grade 3 only): reported, bounded
+    # CheckMate 067 combination: discontinuation for irAEs 36 % (CMAJ table, V), within the 5 points for
+    # AE rates on this reference arm (a year of treatment, nobody progressing): the guideline and label rules,
+    # with the recurrences of held events on resumption
     stopped = act[act["kind"] == "discontinue"]["patient"].nunique() / res.n_patients
-    assert 0.15 <= stopped <= 0.40
+    assert abs(stopped - 0.36) <= 0.05
     assert res.discontinuation_rate() == pytest.approx(stopped)
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "HOLD_LIMIT_DAYS",
     "IMMUNE_RELATED_TERMS",
     "MANAGEMENT",
+    "RECURRENCE",
     "STEROIDS",
     "TERMS",
     "WEIGHTS",
@@ -523,6 +524,19 @@ HOLD_LIMIT_DAYS = Value(
 """A hold for an immune-related term still open this long after the episode's onset permanently
 discontinues the held drugs (patients on a checkpoint antibody). The corticosteroid courses of
 :data:`STEROIDS` end within 6 weeks, so the label's steroid-taper clause never applies here."""
+
+RECURRENCE = Value(
+    0.288,
+    "1",
+    "Dolladille C et al., JAMA Oncol 2020;6:865 (VigiBase pharmacovigilance, 452 informative rechallenges with an "
+    "immune checkpoint inhibitor after an irAE): the same irAE recurred in 28.8 % (95 % CI 24.8-33.1 %); R: recalled, "
+    "not in the reference notes",
+    "R",
+)
+"""Probability that a drug-related immune-related event recurs when the drugs held for it are resumed
+(patients on a checkpoint antibody; one recurrence per term). The recurrence's onset after the
+resumption follows the term's onset scale (exponential with mean ``tau``, U), its grade and
+resolution the distributions of the first event's cause."""
 
 IMMUNE_RELATED_TERMS = frozenset(
     {

@@ -41,6 +41,13 @@ proportion to their hazard increments at onset, and its grade from the distribut
 hazard has its own, more severe distribution) rather than on dose within a class. Onset to
 resolution (grade ≤ 1) is log-normal around the term's median.
 
+Recurrence: a drug-related immune-related event for which the drugs were held recurs, with probability
+:data:`~oncoimmune.toxicity._parameters.RECURRENCE` (28.8 %, Dolladille 2020), when they are resumed
+before the patient's last dose (``treatment_end``; patients on a checkpoint antibody, one recurrence
+per term), after a delay on the term's onset scale, with a grade and a resolution drawn as for the
+first event's cause; the management then sees it (a second grade 3 episode treated with corticosteroids
+discontinues, as the labels say).
+
 CAR-T: CRS and ICANS from the peak CAR-T expansion (:mod:`~oncoimmune.toxicity._cart`).
 Chemotherapy: neutropenia and anaemia from marrow models driven by the cytotoxic kill
 (:mod:`~oncoimmune.toxicity._haematology`).
@@ -77,13 +84,15 @@ from oncoimmune.toxicity._drivers import (
     drives,
 )
 from oncoimmune.toxicity._haematology import marrow
-from oncoimmune.toxicity._management import manage
+from oncoimmune.toxicity._management import CHECKPOINT, manage
 from oncoimmune.toxicity._parameters import (
     COMBINE_P,
     DRIVER_EC50,
     HAEM,
     HAEM_CALIBRATED,
     HAZARD_TERMS,
+    IMMUNE_RELATED_TERMS,
+    RECURRENCE,
     STEROIDS,
     TERMS,
     WEIGHTS,
@@ -119,6 +128,16 @@ ACTION_COLUMNS = ["patient", "kind", "start", "stop", "scope", "level", "term", 
 def _uniforms(seed: int, pid: int) -> np.ndarray:
     ss = np.random.SeedSequence(seed, spawn_key=(pid,))
     return np.random.Generator(np.random.PCG64(ss)).random(N_UNIFORMS)
+
+
+U_PER_RECURRENCE = 4
+"""Uniform numbers per hazard term for its recurrence (whether, delay, grade, resolution), drawn from a
+stream of their own (``spawn_key=(pid, 1)``) so that the main block's layout is unchanged."""
+
+
+def _recurrence_uniforms(seed: int, pid: int) -> np.ndarray:
+    ss = np.random.SeedSequence(seed, spawn_key=(pid, 1))
+    return np.random.Generator(np.random.PCG64(ss)).random(U_PER_RECURRENCE * len(HAZARD_TERMS))
 
 
 def _classes_per_patient(drug_classes, outputs, shape) -> list[frozenset[str]]:
@@ -436,6 +455,7 @@ def simulate_toxicity(
     window: Sequence[float] | np.ndarray | None = None,
     damping: np.ndarray | None = None,
     chunk_size: int = 2000,
+    treatment_end: Sequence[float] | np.ndarray | None = None,
 ) -> ToxicityResult:
     """Simulate adverse events, their grades and their management for virtual patients.
 
@@ -471,6 +491,10 @@ def simulate_toxicity(
         (:meth:`ToxicityResult.immune_damping`). Default: none.
     chunk_size:
         Patients processed together (memory only; results do not depend on it).
+    treatment_end:
+        Day of each patient's last dose (one value, or one per patient): a held immune-related event
+        can recur only if its drugs are resumed before it (a rechallenge). Default: the end of the
+        AE-collection window.
 
     Returns
     -------
@@ -479,6 +503,14 @@ def simulate_toxicity(
     if not WEIGHTS:
         raise RuntimeError("toxicity parameters were not loaded")  # pragma: no cover
     t, n, ids, win, damping = _validate(outputs, t, seed, patient_ids, window, damping)
+    if treatment_end is None:
+        t_end = win[:, 1].copy()
+    else:
+        t_end = np.asarray(treatment_end, dtype=float)
+        if t_end.shape == ():
+            t_end = np.full(n, float(t_end))
+        if t_end.shape != (n,) or not np.all(np.isfinite(t_end)):
+            raise ValidationError("treatment_end", f"be one finite day or {n}", treatment_end, "simulate_toxicity")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValidationError("chunk_size", "be an integer >= 1", chunk_size, "simulate_toxicity")
     shape = (n, len(t))
@@ -537,7 +569,22 @@ def simulate_toxicity(
         for ep in manage_only:
             by_patient.setdefault(ep["row"], []).append(ep)
         for p in range(n):
-            for act in manage(by_patient.get(p, []), classes[p]):
+            eps = by_patient.get(p, [])
+            acts = manage(eps, classes[p])
+            if classes[p] & CHECKPOINT:
+                # a recurrence comes after the resumption it follows, so the actions before it stay as they
+                # were; one can stop everything before another's resumption, which then never happens:
+                # iterate to the fixed point (each pass settles the earliest change)
+                u_rec = _recurrence_uniforms(int(seed), int(ids[p]))
+                again: list[dict] = []
+                for _ in range(len(HAZARD_TERMS) + 1):
+                    found = _recurrences(eps, acts, float(t_end[p]), float(win[p, 1]), u_rec, tables)
+                    if found == again:
+                        break
+                    again = found
+                    acts = manage(eps + again, classes[p])
+                episodes += again
+            for act in acts:
                 act["patient"] = p
                 actions.append(act)
     ep_df = pd.DataFrame(
@@ -560,6 +607,40 @@ def simulate_toxicity(
         management=management,
         provenance={"model": "oncoimmune.toxicity", "seed": int(seed), "n_patients": n},
     )
+
+
+def _recurrences(eps, acts, end, collect_end, u, tables) -> list[dict]:
+    """Recurrences of one patient's held, drug-related, immune-related events when the drugs are resumed
+    before the last dose ``end`` and everything was not stopped; at most one per term (its uniforms ``u``)."""
+    stop_all = min(
+        (a["start"] for a in acts if a["kind"] == "discontinue" and a["scope"] == "all"),
+        default=math.inf,
+    )
+    out: list[dict] = []
+    done: set[str] = set()
+    for a in sorted((a for a in acts if a["kind"] == "hold"), key=lambda a: a["start"]):
+        term, resume = a["term"], a["stop"]
+        if term in done or term not in IMMUNE_RELATED_TERMS or not resume < min(end, stop_all):
+            continue
+        ep = next(
+            (e for e in eps if e["term"] == term and e["onset_day"] == a["start"] and e["cause"] != "background"),
+            None,
+        )
+        if ep is None:
+            continue
+        done.add(term)
+        k = HAZARD_TERMS.index(term)
+        uk = u[U_PER_RECURRENCE * k : U_PER_RECURRENCE * (k + 1)]
+        if uk[0] >= RECURRENCE.value:
+            continue
+        spec = TERMS[term]
+        onset = resume - spec.tau.value * math.log1p(-uk[1])
+        cum = tables[term][1].get(ep["cause"])
+        if onset > collect_end or cum is None:
+            continue
+        grade = _draw_grade(cum, uk[2])
+        out.append(_episode(ep["row"], term, onset, grade, ep["cause"], uk[3], spec, "recurrence on resumption"))
+    return out
 
 
 def _hazard_episodes(X, t, win, u, rows, tables) -> list[dict]:

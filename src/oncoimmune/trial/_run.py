@@ -253,6 +253,7 @@ class _ArmRun:
             management=self.spec.toxicity.management,
             patient_ids=self.idx,
             window=window,
+            treatment_end=last,
         )
 
     @cached_property
