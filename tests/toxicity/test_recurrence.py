@@ -4,8 +4,10 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from toxicity_helpers import SEED, T, arm, binomial_tol, simulated
 
+from oncoimmune.errors import ValidationError
 from oncoimmune.toxicity import simulate_toxicity
 from oncoimmune.toxicity._parameters import IMMUNE_RELATED_TERMS, RECURRENCE, TERMS
 
@@ -77,3 +79,10 @@ def test_recurrences_do_not_depend_on_chunking():
     pd.testing.assert_frame_equal(a.episodes, b.episodes)
     pd.testing.assert_frame_equal(a.actions, b.actions)
     assert (a.episodes["detail"] == RECUR).any() and math.isfinite(a.discontinuation_rate())
+
+
+def test_a_bad_treatment_end_is_refused_naming_the_field():
+    out = arm("nivolumab+ipilimumab", 10)
+    for bad in ([1.0, 2.0], float("nan"), np.full(10, np.inf)):
+        with pytest.raises(ValidationError, match="treatment_end"):
+            simulate_toxicity(out, T, seed=SEED, treatment_end=bad)
