@@ -11,18 +11,32 @@ from oncoimmune.errors import ValidationError
 from oncoimmune.toxicity import simulate_toxicity
 from oncoimmune.toxicity._parameters import IMMUNE_RELATED_TERMS, RECURRENCE, TERMS
 
-RECUR = "recurrence on resumption"
+RECUR = "recurrence on rechallenge"
 
 
 def _first_resumed_holds(res) -> pd.DataFrame:
-    """Per patient and immune-related term, the first hold whose drug-related episode was resumed."""
+    """Per patient and immune-related term, the first hold of a drug-caused episode after which the drugs
+    were given again (continuous exposure: the day every hold covering that day has ended), with that day."""
     ep, act = res.episodes, res.actions
     first_ep = ep[ep["detail"] != RECUR]
     drug = first_ep[first_ep["cause"] != "background"][["patient", "term", "onset_day"]]
-    holds = act[(act["kind"] == "hold") & act["term"].isin(IMMUNE_RELATED_TERMS) & np.isfinite(act["stop"])]
+    all_holds = act[act["kind"] == "hold"]
+    spans = {p: list(zip(g["start"], g["stop"].fillna(np.inf), strict=True)) for p, g in all_holds.groupby("patient")}
+    holds = all_holds[all_holds["term"].isin(IMMUNE_RELATED_TERMS) & np.isfinite(all_holds["stop"])]
     holds = holds.merge(drug, left_on=["patient", "term", "start"], right_on=["patient", "term", "onset_day"])
+    resume = []
+    for p, stop in zip(holds["patient"], holds["stop"], strict=True):
+        r, moved = stop, True
+        while moved:
+            moved = False
+            for lo, hi in spans[p]:
+                if lo <= r < hi:
+                    r, moved = hi, True
+        resume.append(r)
+    holds = holds.assign(resume=resume)
     stop_all = res.discontinuation_day()
-    holds = holds[~(holds["stop"].to_numpy() >= stop_all[holds["patient"].to_numpy()])]
+    holds = holds[holds["resume"].to_numpy() < np.nan_to_num(stop_all[holds["patient"].to_numpy()], nan=np.inf)]
+    holds = holds[holds["resume"] <= T[-1]]
     return holds.sort_values("start").drop_duplicates(["patient", "term"])
 
 
@@ -37,7 +51,7 @@ def test_held_irae_recur_at_the_published_rate_when_resumed():
     seen = holds.merge(rec[["patient", "term"]], on=["patient", "term"], how="left", indicator=True)
     recurred = (seen["_merge"] == "both").to_numpy()
     tau = holds["term"].map(lambda k: TERMS[k].tau.value).to_numpy()
-    expected = RECURRENCE.value * -np.expm1(-(T[-1] - holds["stop"].to_numpy()) / tau)
+    expected = RECURRENCE.value * -np.expm1(-(T[-1] - holds["resume"].to_numpy()) / tau)
     assert abs(recurred.mean() - expected.mean()) <= binomial_tol(expected.mean(), len(holds))
 
 
@@ -49,13 +63,57 @@ def test_a_recurrence_follows_its_resumed_hold_with_the_first_events_cause():
     first = res.episodes[res.episodes["detail"] != RECUR]
     for p, term, onset, cause, grade in rec[["patient", "term", "onset_day", "cause", "grade"]].itertuples(False):
         hold = holds.loc[(p, term)]
-        assert onset > hold["stop"]
+        assert onset > hold["resume"] >= hold["stop"]
         mine = first[(first["patient"] == p) & (first["term"] == term) & (first["onset_day"] == hold["start"])]
         assert (mine["cause"] == cause).all() and cause != "background"
         assert 1 <= grade <= TERMS[term].max_grade
     # one recurrence per patient and term, none of an endocrinopathy
     assert not rec.duplicated(["patient", "term"]).any()
     assert not (rec["term"] == "hypothyroidism").any()
+
+
+def _hold(term, start, stop, scope="all"):
+    return {"kind": "hold", "start": start, "stop": stop, "scope": scope, "level": None, "term": term, "grade": 2}
+
+
+def _recur(eps, acts, end=400.0, dose_days=None):
+    from oncoimmune.toxicity._simulate import _grade_tables, _recurrences
+
+    tables = {k: _grade_tables(k) for k in TERMS}
+    u = np.zeros(4 * len(TERMS))  # every draw recurs, after the shortest delay
+    return _recurrences(eps, acts, end, 365.0, u, tables, dose_days)
+
+
+def _case(term, cause, onset=30.0):
+    return {"row": 0, "term": term, "grade": 2, "onset_day": onset, "cause": cause, "resolution_day": 50.0}
+
+
+def test_only_checkpoint_caused_events_recur_on_rechallenge():
+    acts = [_hold("hepatitis", 30.0, 50.0)]
+    assert len(_recur([_case("hepatitis", "anti-PD-1")], acts)) == 1
+    assert len(_recur([_case("hepatitis", "PD-(L)1 x CTLA-4")], acts)) == 1
+    for cause in ("background", "cytotoxic", "targeted", "IL-2"):
+        assert _recur([_case("hepatitis", cause)], acts) == [], cause
+
+
+def test_the_rechallenge_waits_for_every_hold_and_for_the_next_dose():
+    eps = [_case("rash_pruritus", "anti-PD-1", onset=20.0)]
+    # another hold covers the end of this one: the drugs resume when both have ended
+    acts = [_hold("rash_pruritus", 20.0, 25.0), _hold("arthralgia", 10.0, 60.0)]
+    (rec,) = _recur(eps, acts)
+    assert rec["onset_day"] == 60.0 and rec["detail"] == RECUR
+    # with doses every 14 days the rechallenge is the first dose after day 60, and none after the last dose
+    (rec,) = _recur(eps, acts, dose_days=np.arange(0.0, 400.0, 14.0))
+    assert rec["onset_day"] == 70.0
+    assert _recur(eps, acts, end=56.0, dose_days=np.arange(0.0, 400.0, 14.0)) == []
+    # a hold that never ends, or everything stopped before the rechallenge: no recurrence
+    assert _recur(eps, [_hold("rash_pruritus", 20.0, 25.0), _hold("arthralgia", 10.0, math.nan)]) == []
+    stopped = [*acts, {**_hold("other", 40.0, math.nan), "kind": "discontinue"}]
+    assert _recur(eps, stopped) == []
+    # a chemotherapy-only hold does not keep the checkpoint antibodies from resuming
+    assert _recur(eps, [_hold("rash_pruritus", 20.0, 25.0), _hold("neutropenia", 10.0, 60.0, "cytotoxic")])[0][
+        "onset_day"
+    ] == pytest.approx(25.0)
 
 
 def test_no_recurrence_without_a_rechallenge_or_without_management():
@@ -72,13 +130,20 @@ def test_no_recurrence_without_a_rechallenge_or_without_management():
     assert first.equals(ended.episodes[cols].reset_index(drop=True))
 
 
-def test_recurrences_do_not_depend_on_chunking():
+def test_a_patients_recurrences_do_not_depend_on_the_other_patients():
     out = arm("nivolumab+ipilimumab", 600)
-    a = simulate_toxicity(out, T, seed=SEED, chunk_size=600)
-    b = simulate_toxicity(out, T, seed=SEED, chunk_size=97)
-    pd.testing.assert_frame_equal(a.episodes, b.episodes)
-    pd.testing.assert_frame_equal(a.actions, b.actions)
-    assert (a.episodes["detail"] == RECUR).any() and math.isfinite(a.discontinuation_rate())
+    whole = simulate_toxicity(out, T, seed=SEED, chunk_size=97)
+    rec = whole.episodes[whole.episodes["detail"] == RECUR]
+    assert len(rec) > 10
+    # the same patients simulated alone, in another order, under their ids, get the same recurrences
+    ids = np.array(sorted(set(rec["patient"]))[::-1])
+    alone = simulate_toxicity({k: v[: len(ids)] for k, v in out.items()}, T, seed=SEED, patient_ids=ids)
+    got = alone.episodes[alone.episodes["detail"] == RECUR].assign(patient=lambda d: ids[d["patient"]])
+    cols = ["patient", "term", "onset_day", "grade", "cause", "resolution_day"]
+    key = ["patient", "term"]
+    pd.testing.assert_frame_equal(
+        got[cols].sort_values(key).reset_index(drop=True), rec[cols].sort_values(key).reset_index(drop=True)
+    )
 
 
 def test_a_bad_treatment_end_is_refused_naming_the_field():

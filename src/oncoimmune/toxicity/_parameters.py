@@ -533,10 +533,10 @@ RECURRENCE = Value(
     "not in the reference notes",
     "R",
 )
-"""Probability that a drug-related immune-related event recurs when the drugs held for it are resumed
-(patients on a checkpoint antibody; one recurrence per term). The recurrence's onset after the
-resumption follows the term's onset scale (exponential with mean ``tau``, U), its grade and
-resolution the distributions of the first event's cause."""
+"""Probability that an immune-related event caused by a checkpoint antibody recurs on rechallenge (the
+first checkpoint dose after the holds; one recurrence per term). The recurrence's onset after that
+dose follows the term's onset scale (exponential with mean ``tau``, U), its grade and resolution the
+distributions of the first event's cause."""
 
 IMMUNE_RELATED_TERMS = frozenset(
     {

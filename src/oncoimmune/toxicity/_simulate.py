@@ -41,12 +41,13 @@ proportion to their hazard increments at onset, and its grade from the distribut
 hazard has its own, more severe distribution) rather than on dose within a class. Onset to
 resolution (grade ≤ 1) is log-normal around the term's median.
 
-Recurrence: a drug-related immune-related event for which the drugs were held recurs, with probability
-:data:`~oncoimmune.toxicity._parameters.RECURRENCE` (28.8 %, Dolladille 2020), when they are resumed
-before the patient's last dose (``treatment_end``; patients on a checkpoint antibody, one recurrence
-per term), after a delay on the term's onset scale, with a grade and a resolution drawn as for the
-first event's cause; the management then sees it (a second grade 3 episode treated with corticosteroids
-discontinues, as the labels say).
+Recurrence: an immune-related event caused by a checkpoint antibody, for which the drugs were held,
+recurs with probability :data:`~oncoimmune.toxicity._parameters.RECURRENCE` (28.8 %, Dolladille 2020)
+on rechallenge: the first checkpoint dose (``rechallenge_days``) after every hold covering the drugs
+has ended, given no later than the patient's last dose (``treatment_end``) and before everything was
+stopped; one recurrence per term, after a delay from that dose on the term's onset scale, with a grade
+and a resolution drawn as for the first event's cause. The management then sees it (a second grade 3
+episode treated with corticosteroids discontinues, as the labels say).
 
 CAR-T: CRS and ICANS from the peak CAR-T expansion (:mod:`~oncoimmune.toxicity._cart`).
 Chemotherapy: neutropenia and anaemia from marrow models driven by the cytotoxic kill
@@ -456,6 +457,7 @@ def simulate_toxicity(
     damping: np.ndarray | None = None,
     chunk_size: int = 2000,
     treatment_end: Sequence[float] | np.ndarray | None = None,
+    rechallenge_days: Sequence[float] | np.ndarray | None = None,
 ) -> ToxicityResult:
     """Simulate adverse events, their grades and their management for virtual patients.
 
@@ -493,8 +495,12 @@ def simulate_toxicity(
         Patients processed together (memory only; results do not depend on it).
     treatment_end:
         Day of each patient's last dose (one value, or one per patient): a held immune-related event
-        can recur only if its drugs are resumed before it (a rechallenge). Default: the end of the
-        AE-collection window.
+        can recur only if a checkpoint dose is given after the hold, no later than this day (a
+        rechallenge). Default: the end of the AE-collection window.
+    rechallenge_days:
+        Planned administration days of the checkpoint antibodies (the same for every patient): the
+        rechallenge is the first of them on or after the end of the holds; the recurrence's delay runs
+        from it. Default: continuous exposure (the rechallenge is the day the holds end).
 
     Returns
     -------
@@ -511,6 +517,12 @@ def simulate_toxicity(
             t_end = np.full(n, float(t_end))
         if t_end.shape != (n,) or not np.all(np.isfinite(t_end)):
             raise ValidationError("treatment_end", f"be one finite day or {n}", treatment_end, "simulate_toxicity")
+    if rechallenge_days is None:
+        re_days = None
+    else:
+        re_days = np.sort(np.asarray(rechallenge_days, dtype=float).ravel())
+        if not np.all(np.isfinite(re_days)):
+            raise ValidationError("rechallenge_days", "be finite days", rechallenge_days, "simulate_toxicity")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValidationError("chunk_size", "be an integer >= 1", chunk_size, "simulate_toxicity")
     shape = (n, len(t))
@@ -572,13 +584,13 @@ def simulate_toxicity(
             eps = by_patient.get(p, [])
             acts = manage(eps, classes[p])
             if classes[p] & CHECKPOINT:
-                # a recurrence comes after the resumption it follows, so the actions before it stay as they
-                # were; one can stop everything before another's resumption, which then never happens:
+                # a recurrence comes after the rechallenge it follows, so the actions before it stay as they
+                # were; one can stop everything before another's rechallenge, which then never happens:
                 # iterate to the fixed point (each pass settles the earliest change)
                 u_rec = _recurrence_uniforms(int(seed), int(ids[p]))
                 again: list[dict] = []
                 for _ in range(len(HAZARD_TERMS) + 1):
-                    found = _recurrences(eps, acts, float(t_end[p]), float(win[p, 1]), u_rec, tables)
+                    found = _recurrences(eps, acts, float(t_end[p]), float(win[p, 1]), u_rec, tables, re_days)
                     if found == again:
                         break
                     again = found
@@ -609,24 +621,52 @@ def simulate_toxicity(
     )
 
 
-def _recurrences(eps, acts, end, collect_end, u, tables) -> list[dict]:
-    """Recurrences of one patient's held, drug-related, immune-related events when the drugs are resumed
-    before the last dose ``end`` and everything was not stopped; at most one per term (its uniforms ``u``)."""
+_RECHALLENGE_CAUSES = CHECKPOINT | {INTERACTION}
+"""Causes whose events recur on rechallenge (the checkpoint antibodies; Dolladille 2020 is about them)."""
+
+
+def _recurrences(eps, acts, end, collect_end, u, tables, dose_days=None) -> list[dict]:
+    """Recurrences of one patient's held, checkpoint-caused, immune-related events on rechallenge: the first
+    checkpoint dose (``dose_days``; ``None``: continuous exposure) on or after the end of every hold covering
+    the checkpoint drugs then, given no later than the last dose ``end`` and before everything was stopped;
+    at most one per term (its uniforms ``u``)."""
     stop_all = min(
         (a["start"] for a in acts if a["kind"] == "discontinue" and a["scope"] == "all"),
         default=math.inf,
     )
+    holds = [
+        (a["start"], a["stop"] if np.isfinite(a["stop"]) else math.inf)
+        for a in acts
+        if a["kind"] == "hold" and (a["scope"] == "all" or set(a["scope"].split(",")) & CHECKPOINT)
+    ]
     out: list[dict] = []
     done: set[str] = set()
     for a in sorted((a for a in acts if a["kind"] == "hold"), key=lambda a: a["start"]):
-        term, resume = a["term"], a["stop"]
-        if term in done or term not in IMMUNE_RELATED_TERMS or not resume < min(end, stop_all):
+        term = a["term"]
+        if term in done or term not in IMMUNE_RELATED_TERMS or not np.isfinite(a["stop"]):
             continue
         ep = next(
-            (e for e in eps if e["term"] == term and e["onset_day"] == a["start"] and e["cause"] != "background"),
+            (
+                e
+                for e in eps
+                if e["term"] == term and e["onset_day"] == a["start"] and e["cause"] in _RECHALLENGE_CAUSES
+            ),
             None,
         )
         if ep is None:
+            continue
+        resume, moved = float(a["stop"]), True
+        while moved:  # the drugs stay held while another hold covers the day
+            moved = False
+            for lo, hi in holds:
+                if lo <= resume < hi:
+                    resume, moved = hi, True
+        if dose_days is None:
+            dose = resume
+        else:
+            i = int(np.searchsorted(dose_days, resume, side="left"))
+            dose = float(dose_days[i]) if i < len(dose_days) else math.inf
+        if not (dose <= end and dose < stop_all):
             continue
         done.add(term)
         k = HAZARD_TERMS.index(term)
@@ -634,12 +674,12 @@ def _recurrences(eps, acts, end, collect_end, u, tables) -> list[dict]:
         if uk[0] >= RECURRENCE.value:
             continue
         spec = TERMS[term]
-        onset = resume - spec.tau.value * math.log1p(-uk[1])
+        onset = dose - spec.tau.value * math.log1p(-uk[1])
         cum = tables[term][1].get(ep["cause"])
         if onset > collect_end or cum is None:
             continue
         grade = _draw_grade(cum, uk[2])
-        out.append(_episode(ep["row"], term, onset, grade, ep["cause"], uk[3], spec, "recurrence on resumption"))
+        out.append(_episode(ep["row"], term, onset, grade, ep["cause"], uk[3], spec, "recurrence on rechallenge"))
     return out
 
 

@@ -235,15 +235,19 @@ class _ArmRun:
         trials collect adverse events; drug-driven events follow the exposures, which end with the drug.
         """
         from oncoimmune.toxicity import simulate_toxicity
+        from oncoimmune.toxicity._management import CHECKPOINT
 
         bad = self.status != 0
         outs = {k: np.where(bad[:, None], 0.0, self.outs[k]) for k in _TOXICITY_KEYS}
         end = float(self.grid[-1])
+        checkpoint_days = np.zeros(0)
         if self.arm.untreated or self.idx.size == 0:
             last = np.zeros(self.idx.size)
         else:
-            days = np.array(sorted({a.time_days for a in self.administrations()}))
+            adms = self.administrations()
+            days = np.array(sorted({a.time_days for a in adms}))
             last = np.array([days[days <= s].max() if np.any(days <= s) else 0.0 for s in stop_days])
+            checkpoint_days = np.array(sorted({a.time_days for a in adms if self.drug_class.get(a.drug) in CHECKPOINT}))
         window = np.stack([np.zeros(self.idx.size), np.minimum(last + AE_FOLLOW_UP_DAYS, end)], axis=1)
         return simulate_toxicity(
             outs,
@@ -254,6 +258,7 @@ class _ArmRun:
             patient_ids=self.idx,
             window=window,
             treatment_end=last,
+            rechallenge_days=checkpoint_days,
         )
 
     @cached_property
