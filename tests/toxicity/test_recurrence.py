@@ -106,6 +106,10 @@ def test_the_rechallenge_waits_for_every_hold_and_for_the_next_dose():
     (rec,) = _recur(eps, acts, dose_days=np.arange(0.0, 400.0, 14.0))
     assert rec["onset_day"] == 70.0
     assert _recur(eps, acts, end=56.0, dose_days=np.arange(0.0, 400.0, 14.0)) == []
+    # a hold that starts after this one ended and covers the next dose: the rechallenge is the dose after it
+    later = [_hold("rash_pruritus", 20.0, 25.0), _hold("arthralgia", 27.0, 40.0)]
+    (rec,) = _recur(eps, later, dose_days=np.arange(0.0, 400.0, 14.0))
+    assert rec["onset_day"] == 42.0
     # a hold that never ends, or everything stopped before the rechallenge: no recurrence
     assert _recur(eps, [_hold("rash_pruritus", 20.0, 25.0), _hold("arthralgia", 10.0, math.nan)]) == []
     stopped = [*acts, {**_hold("other", 40.0, math.nan), "kind": "discontinue"}]

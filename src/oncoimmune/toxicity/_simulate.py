@@ -655,17 +655,17 @@ def _recurrences(eps, acts, end, collect_end, u, tables, dose_days=None) -> list
         )
         if ep is None:
             continue
-        resume, moved = float(a["stop"]), True
-        while moved:  # the drugs stay held while another hold covers the day
+        dose, moved = float(a["stop"]), True
+        while moved:  # a dose is given once no hold covers its day: the first such dose from the hold's end on
             moved = False
             for lo, hi in holds:
-                if lo <= resume < hi:
-                    resume, moved = hi, True
-        if dose_days is None:
-            dose = resume
-        else:
-            i = int(np.searchsorted(dose_days, resume, side="left"))
-            dose = float(dose_days[i]) if i < len(dose_days) else math.inf
+                if lo <= dose < hi:
+                    dose, moved = hi, True
+            if dose_days is not None and math.isfinite(dose):
+                i = int(np.searchsorted(dose_days, dose, side="left"))
+                nxt = float(dose_days[i]) if i < len(dose_days) else math.inf
+                moved = moved or nxt != dose
+                dose = nxt
         if not (dose <= end and dose < stop_all):
             continue
         done.add(term)
