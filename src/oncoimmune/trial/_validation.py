@@ -74,14 +74,12 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         note="calibration `braf_mek` was fitted jointly to this trial's ORR and median PFS, BRIM-3 and COMBI-v on "
         "1,200 other patients per trial (seed 1015 here); the oral doses are spread over their dosing interval (the "
         "spec's `treatment.oral_input: continuous`)",
-        misses=("dabrafenib + trametinib: median_pfs_months",),
     ),
     "combi_v": ValidationRun(
         1408,
         2016,
         note="calibration `braf_mek` was fitted jointly to COMBI-d, BRIM-3 and this trial's ORR, median PFS and 3-year "
         "PFS on 1,200 other patients per trial (seed 1016 here); the 3-year OS is not fitted",
-        misses=("vemurafenib: pfs_rate.36",),
     ),
     "keynote024": ValidationRun(
         1200,
