@@ -61,7 +61,9 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         1350,
         2012,
         note="calibration `braf_mek` was fitted jointly to COMBI-d, COMBI-v and this trial's vemurafenib ORR and PFS "
-        "hazard ratio on 1,200 other patients per trial (seed 1011 here); the dacarbazine arm is not calibrated",
+        "hazard ratio on 1,200 other patients per trial (seed 1011 here); the dacarbazine arm is not calibrated"
+        "; the search started from values hand-checked on these validation patients (history item 5 of "
+        "examples/calibration/braf_mek.yaml): a selection, so these figures are not independent of it",
         misses=(
             "vemurafenib: median_pfs_months",
             "dacarbazine: median_pfs_months",
@@ -73,13 +75,17 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         2015,
         note="calibration `braf_mek` was fitted jointly to this trial's ORR and median PFS, BRIM-3 and COMBI-v on "
         "1,200 other patients per trial (seed 1015 here); the oral doses are spread over their dosing interval (the "
-        "spec's `treatment.oral_input: continuous`)",
+        "spec's `treatment.oral_input: continuous`)"
+        "; the search started from values hand-checked on these validation patients (history item 5 of "
+        "examples/calibration/braf_mek.yaml): a selection, so these figures are not independent of it",
     ),
     "combi_v": ValidationRun(
         1408,
         2016,
         note="calibration `braf_mek` was fitted jointly to COMBI-d, BRIM-3 and this trial's ORR, median PFS and 3-year "
-        "PFS on 1,200 other patients per trial (seed 1016 here); the 3-year OS is not fitted",
+        "PFS on 1,200 other patients per trial (seed 1016 here); the 3-year OS is not fitted"
+        "; the search started from values hand-checked on these validation patients (history item 5 of "
+        "examples/calibration/braf_mek.yaml): a selection, so these figures are not independent of it",
     ),
     "keynote024": ValidationRun(
         1200,
