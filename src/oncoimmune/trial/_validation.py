@@ -33,6 +33,12 @@ class ValidationRun:
     page, and strict expected failures in the tests (a figure that starts passing must be moved out)."""
 
 
+_BRAF_MEK_SELECTION = (
+    "; the search started from values hand-checked on these validation patients (history item 5 of "
+    "examples/calibration/braf_mek.yaml): a selection, so these figures are not independent of it"
+)
+"""Said of the three BRAF/MEK trials that calibration `braf_mek` was fitted to."""
+
 VALIDATION_RUNS: dict[str, ValidationRun] = {
     "checkmate067_like": ValidationRun(
         3000,
@@ -62,8 +68,7 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         2012,
         note="calibration `braf_mek` was fitted jointly to COMBI-d, COMBI-v and this trial's vemurafenib ORR and PFS "
         "hazard ratio on 1,200 other patients per trial (seed 1011 here); the dacarbazine arm is not calibrated"
-        "; the search started from values hand-checked on these validation patients (history item 5 of "
-        "examples/calibration/braf_mek.yaml): a selection, so these figures are not independent of it",
+        + _BRAF_MEK_SELECTION,
         misses=(
             "vemurafenib: median_pfs_months",
             "dacarbazine: median_pfs_months",
@@ -75,17 +80,13 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         2015,
         note="calibration `braf_mek` was fitted jointly to this trial's ORR and median PFS, BRIM-3 and COMBI-v on "
         "1,200 other patients per trial (seed 1015 here); the oral doses are spread over their dosing interval (the "
-        "spec's `treatment.oral_input: continuous`)"
-        "; the search started from values hand-checked on these validation patients (history item 5 of "
-        "examples/calibration/braf_mek.yaml): a selection, so these figures are not independent of it",
+        "spec's `treatment.oral_input: continuous`)" + _BRAF_MEK_SELECTION,
     ),
     "combi_v": ValidationRun(
         1408,
         2016,
         note="calibration `braf_mek` was fitted jointly to COMBI-d, BRIM-3 and this trial's ORR, median PFS and 3-year "
-        "PFS on 1,200 other patients per trial (seed 1016 here); the 3-year OS is not fitted"
-        "; the search started from values hand-checked on these validation patients (history item 5 of "
-        "examples/calibration/braf_mek.yaml): a selection, so these figures are not independent of it",
+        "PFS on 1,200 other patients per trial (seed 1016 here); the 3-year OS is not fitted" + _BRAF_MEK_SELECTION,
     ),
     "keynote024": ValidationRun(
         1200,
