@@ -340,6 +340,31 @@ def test_clones_primed_under_ctla4_blockade_kill_where_the_pre_existing_ones_can
     np.testing.assert_allclose(sld[nivo, 10.0], sld[nivo, 0.0], rtol=1e-6)
 
 
+def test_pdl1_induced_under_ctla4_blockade_limits_anti_ctla4_alone_not_the_combination():
+    # pdl1_CTLA4 (adaptive resistance, Gao 2017): the T-cell response that CTLA-4 blockade starts
+    # induces PD-L1, which suppresses the kill unless PD-1 is blocked too. A patient with little
+    # PD-L1 (TPS 1 %) who responds to ipilimumab through newly primed clones (k_CT_CTLA4).
+    base = (("k_CT", 0.2), ("k_clear", 0.02), ("pdl1_tme", 0.02), ("nu_CTLA4", 0.0), ("k_CT_CTLA4", 10.0))
+    ipi, combo = "ipilimumab 3 mg/kg q3w x4", "nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4"
+    nivo = "nivolumab 1 mg/kg q3w x4"
+    out = {
+        (reg, d): run(reg, T120, (*base, ("pdl1_CTLA4", d)), pdl1=0.01, growth_rate=0.01)[1]
+        for reg in (ipi, combo, nivo)
+        for d in (0.0, 0.3)
+    }
+    # under ipilimumab alone the induced PD-L1 engages PD-1 (the output counts it) ...
+    assert out[ipi, 0.0]["pd1_suppression"][0, 42] < 0.1
+    assert out[ipi, 0.3]["pd1_suppression"][0, 42] > 0.8
+    # ... and the response is lost: the tumour at day 84 is above its baseline instead of below 70 %
+    assert out[ipi, 0.0]["sld_mm"][0, 84] < 0.7 * out[ipi, 0.0]["sld_mm"][0, 0]
+    assert out[ipi, 0.3]["sld_mm"][0, 84] > out[ipi, 0.3]["sld_mm"][0, 0]
+    # with nivolumab occupying PD-1 the same induction leaves the combination's response in place
+    assert out[combo, 0.3]["pd1_suppression"][0, 42] < 0.1
+    assert out[combo, 0.3]["sld_mm"][0, 84] < 0.7 * out[combo, 0.3]["sld_mm"][0, 0]
+    # without CTLA-4 occupancy the parameter does nothing (anti-PD-1 alone: same trajectory)
+    np.testing.assert_allclose(out[nivo, 0.3]["sld_mm"], out[nivo, 0.0]["sld_mm"], rtol=1e-6)
+
+
 def test_a_burden_beyond_the_carrying_capacity_raises_that_patients_capacity():
     # 400 mm in one lesion: about 3.4e13 cells, beyond K_C = 4.2e12 (a 20 cm tumour, population.md §3.1)
     c = patient(tumour_burden_mm=400.0, n_lesions=1, growth_rate=0.01)

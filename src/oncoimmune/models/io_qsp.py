@@ -63,9 +63,10 @@ the melanomas progressing on it, Hugo 2015). Interferon-α is antiproliferative,
 PD-1 axis
 ---------
 PD-L1 expression (tumour proportion score, ``pdl1`` ∈ [0, 1]) engages PD-1 unless an antibody
-occupies either partner: :math:`x = (p_{L1} + p_{TME}) (1 - O_{PD1})(1 - O_{PDL1}) / P_{50}`, where :math:`p_{TME}` is PD-L1 on
-infiltrating immune and myeloid cells, which the tumour proportion score does not count,
-:math:`H_{PD1} = x^{n}/(1 + x^{n})`. Receptor occupancy in the tumour is
+occupies either partner: :math:`x = (p_{L1} + p_{TME} + p_{CTLA4} O_{CTLA4}) (1 - O_{PD1})(1 - O_{PDL1}) / P_{50}`, where
+:math:`p_{TME}` is PD-L1 on infiltrating immune and myeloid cells, which the tumour proportion score does not count,
+and :math:`p_{CTLA4}` (``pdl1_CTLA4``, default 0) the PD-L1 that the T-cell response under CTLA-4 blockade induces
+(adaptive resistance, Gao 2017), :math:`H_{PD1} = x^{n}/(1 + x^{n})`. Receptor occupancy in the tumour is
 :math:`O = c_T/(c_T + K_D)` with :math:`c_T = \gamma_T\, (A_1/V_1)\, 1000/MW` nM. With
 ``pdl1 = pdl1_tme = 0`` there is nothing to block, so checkpoint antibodies change nothing.
 
@@ -406,6 +407,7 @@ def rhs(y, p, dy):
         k_CT_CTLA4,
         f_D_apo,
         s_T_r,
+        pdl1_CTLA4,
     ) = p
 
     # -- exposures ------------------------------------------------------------------------
@@ -441,7 +443,7 @@ def rhs(y, p, dy):
     # -- tumour ---------------------------------------------------------------------------
     C = Cs + Cr + Ce
     g = kg * (1.0 - C / K_C)
-    x = ((pdl1 + pdl1_tme) * (1.0 - o_PD1) * (1.0 - o_PDL1) / P50_PD1) ** n_PD1
+    x = ((pdl1 + pdl1_tme + pdl1_CTLA4 * o_CTLA4) * (1.0 - o_PD1) * (1.0 - o_PDL1) / P50_PD1) ** n_PD1
     H_PD1 = x / (1.0 + x)
     kill_T = (k_CT + k_CT_CTLA4 * o_CTLA4) * TE / (K_TC * C + TE + K_TR * R + 1.0) * (1.0 - H_PD1)
     kill_CAR = k_CAR * a_CAR * CAR_E / (K_CAR * C + CAR_E + 1.0)
@@ -1351,6 +1353,19 @@ PARAMETERS = (
         "T-cell kill of the targeted-therapy-resistant subclone Cr relative to sensitive cells",
         (0.0, 1.0),
     ),
+    _par(
+        "pdl1_CTLA4",
+        0.0,
+        "1",
+        "U: PD-L1 that the T-cell response under CTLA-4 blockade induces in the tumour (adaptive resistance). "
+        "Ipilimumab increased immune infiltration and the PD-L1 and VISTA inhibitory molecules in treated tumours "
+        "(Gao J et al., Nat Med 2017;23:551, abstract, V); PD-L1 in melanoma follows the interferon-gamma of "
+        "infiltrating CD8 T cells (Spranger S et al., Sci Transl Med 2013;5:200ra116, R). Added to the PD-L1 "
+        "level in proportion to CTLA-4 occupancy, it suppresses the T-cell kill unless PD-1 or PD-L1 is blocked, "
+        "so that anti-CTLA-4 alone is self-limited and the combination is not. The form is chosen here; default 0",
+        "PD-L1 (TPS scale) added at full CTLA-4 occupancy",
+        (0.0, 100.0),
+    ),
 )
 
 STATES = (
@@ -1581,7 +1596,8 @@ def outputs(y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
         ct = P["gamma_T"] * conc * 1000.0 / P[f"MW_{slot}"]
         occ[slot] = ct / (ct + P[f"KD_{slot}"])
         out[f"occupancy_{slot}"] = occ[slot]
-    x = ((P["pdl1"] + P["pdl1_tme"]) * (1.0 - occ["PD1"]) * (1.0 - occ["PDL1"]) / P["P50_PD1"]) ** P["n_PD1"]
+    pdl1 = P["pdl1"] + P["pdl1_tme"] + P["pdl1_CTLA4"] * occ["CTLA4"]
+    x = (pdl1 * (1.0 - occ["PD1"]) * (1.0 - occ["PDL1"]) / P["P50_PD1"]) ** P["n_PD1"]
     out["pd1_suppression"] = x / (1.0 + x)
     c_il2 = P["nM_per_IU_IL2"] * S["IL2_1"] / (1000.0 * P["V1_IL2"])
     out["conc_IL2_nM"] = c_il2
