@@ -65,10 +65,10 @@ PD-1 axis
 PD-L1 expression (tumour proportion score, ``pdl1`` ∈ [0, 1]) engages PD-1 unless an antibody
 occupies either partner: :math:`x = (p_{L1} + p_{TME} + p_{CTLA4} O_{CTLA4}) (1 - O_{PD1})(1 - O_{PDL1}) / P_{50}`, where
 :math:`p_{TME}` is PD-L1 on infiltrating immune and myeloid cells, which the tumour proportion score does not count,
-and :math:`p_{CTLA4}` (``pdl1_CTLA4``, default 0) the PD-L1 that the T-cell response under CTLA-4 blockade induces
-(adaptive resistance, Gao 2017), :math:`H_{PD1} = x^{n}/(1 + x^{n})`. Receptor occupancy in the tumour is
+and :math:`p_{CTLA4}` (``pdl1_CTLA4``, default 0) PD-L1 induced during CTLA-4 blockade, in proportion to its
+occupancy (adaptive resistance, Gao 2017), :math:`H_{PD1} = x^{n}/(1 + x^{n})`. Receptor occupancy in the tumour is
 :math:`O = c_T/(c_T + K_D)` with :math:`c_T = \gamma_T\, (A_1/V_1)\, 1000/MW` nM. With
-``pdl1 = pdl1_tme = 0`` there is nothing to block, so checkpoint antibodies change nothing.
+``pdl1 = pdl1_tme = pdl1_CTLA4 = 0`` there is nothing to block, so checkpoint antibodies change nothing.
 
 Priming, effectors, Tregs
 -------------------------
@@ -1357,14 +1357,17 @@ PARAMETERS = (
         "pdl1_CTLA4",
         0.0,
         "1",
-        "U: PD-L1 that the T-cell response under CTLA-4 blockade induces in the tumour (adaptive resistance). "
-        "Ipilimumab increased immune infiltration and the PD-L1 and VISTA inhibitory molecules in treated tumours "
-        "(Gao J et al., Nat Med 2017;23:551, abstract, V); PD-L1 in melanoma follows the interferon-gamma of "
-        "infiltrating CD8 T cells (Spranger S et al., Sci Transl Med 2013;5:200ra116, R). Added to the PD-L1 "
-        "level in proportion to CTLA-4 occupancy, it suppresses the T-cell kill unless PD-1 or PD-L1 is blocked, "
-        "so that anti-CTLA-4 alone is self-limited and the combination is not. The form is chosen here; default 0",
-        "PD-L1 (TPS scale) added at full CTLA-4 occupancy",
-        (0.0, 100.0),
+        "U: PD-L1 induced during CTLA-4 blockade (adaptive resistance). In prostate cancer, ipilimumab-treated "
+        "tumours carried more PD-L1 and VISTA on macrophage subsets than untreated ones (Gao J et al., Nat Med "
+        "2017;23:551, abstract, V); PD-L1 in melanoma follows the interferon-gamma of infiltrating CD8 T cells "
+        "(Spranger S et al., Sci Transl Med 2013;5:200ra116, R). Taken here as PD-L1 on infiltrating cells (the "
+        "scale of pdl1_tme) added in proportion to CTLA-4 occupancy, a stand-in for the induction by the response "
+        "the blockade starts (not a function of the effector cells): it suppresses all T-cell kill, pre-existing "
+        "and newly primed clones alike, and raises effector exhaustion (eps_PD1) unless PD-1 or PD-L1 is blocked "
+        "too, so that ipilimumab's gain depends on PD-1 blockade. Its transfer from prostate cancer to melanoma "
+        "and the form are chosen here; default 0",
+        "PD-L1 added at full CTLA-4 occupancy",
+        (0.0, 10.0),
     ),
 )
 
