@@ -443,7 +443,9 @@ def rhs(y, p, dy):
     # -- tumour ---------------------------------------------------------------------------
     C = Cs + Cr + Ce
     g = kg * (1.0 - C / K_C)
-    x = ((pdl1 + pdl1_tme + pdl1_CTLA4 * o_CTLA4) * (1.0 - o_PD1) * (1.0 - o_PDL1) / P50_PD1) ** n_PD1
+    s_PDL1 = pdl1 + pdl1_tme + pdl1_CTLA4 * o_CTLA4
+    # the guard keeps the generated Jacobian finite where there is no PD-L1 (d(b**n)/db is n b**n / b there)
+    x = (s_PDL1 * (1.0 - o_PD1) * (1.0 - o_PDL1) / P50_PD1) ** n_PD1 if s_PDL1 > 0.0 else 0.0
     H_PD1 = x / (1.0 + x)
     kill_T = (k_CT + k_CT_CTLA4 * o_CTLA4) * TE / (K_TC * C + TE + K_TR * R + 1.0) * (1.0 - H_PD1)
     kill_CAR = k_CAR * a_CAR * CAR_E / (K_CAR * C + CAR_E + 1.0)
