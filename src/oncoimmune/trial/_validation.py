@@ -75,6 +75,20 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
             "vemurafenib: os_hr vs dacarbazine",
         ),
     ),
+    "brim3_extended": ValidationRun(
+        1350,
+        2013,
+        note="the trial of `brim3` read at its extended analysis; calibration `braf_mek` was fitted to the interim "
+        "analysis's vemurafenib ORR and PFS hazard ratio (with COMBI-d and COMBI-v) on other patients: none of these "
+        "figures was fitted, and no fit or hand check used these patients",
+        misses=(
+            "vemurafenib: orr",
+            "dacarbazine: orr",
+            "dacarbazine: median_pfs_months",
+            "vemurafenib: os_hr vs dacarbazine",
+            "vemurafenib: median_os_months",
+        ),
+    ),
     "combi_d": ValidationRun(
         1200,
         2015,
