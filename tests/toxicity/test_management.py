@@ -211,3 +211,87 @@ def test_management_off_gives_no_actions_and_damping_follows_steroids():
     inside = (T >= ster["start"]) & (T < ster["stop"])
     assert np.all(damp[ster["patient"], inside] <= STEROIDS[ster["level"]].value[1])
     assert on.intervals("steroid", int(ster["patient"]))
+
+
+def test_a_course_that_is_over_is_neither_held_nor_discontinued():
+    # ipilimumab alone, four doses (the last on day 63): grade 4 colitis on day 80 is treated (steroids) but
+    # there is nothing left to stop, so no discontinuation is recorded; on day 50 the day-63 dose remains
+    ipi = frozenset({"anti-CTLA-4"})
+    course = {"anti-CTLA-4": (0.0, 63.0)}
+    late = manage([_ep("diarrhoea_colitis", 4, onset=80.0, resolution=95.0)], ipi, course)
+    assert _kinds(late) == [("steroid", "all", "high")]
+    early = manage([_ep("diarrhoea_colitis", 4, onset=50.0, resolution=65.0)], ipi, course)
+    assert ("discontinue", "all", None) in _kinds(early)
+    # without the course the drug counts as given throughout, as before
+    assert ("discontinue", "all", None) in _kinds(manage([_ep("diarrhoea_colitis", 4, onset=80.0)], ipi))
+
+
+def test_colitis_in_the_nivolumab_phase_of_the_combination_holds_nivolumab():
+    # the OPDIVO + YERVOY rule (grade 3 colitis stops both) applies while ipilimumab is given; after its fourth
+    # dose the patient is on nivolumab alone, whose label withholds it
+    course = {"anti-CTLA-4": (0.0, 63.0)}
+    induction = manage([_ep("diarrhoea_colitis", 3, onset=40.0, resolution=55.0)], ICI, course)
+    assert _kinds(induction) == [("discontinue", "all", None), ("steroid", "all", "high")]
+    maintenance = manage([_ep("diarrhoea_colitis", 3, onset=120.0, resolution=135.0)], ICI, course)
+    assert _kinds(maintenance) == [("hold", "all", None), ("steroid", "all", "high")]
+    # after treatment ended for progression (day 150) a later event is treated but stops nothing
+    after = manage([_ep("hepatitis", 4, onset=200.0, resolution=230.0)], ICI, course, off_day=150.0)
+    assert [a["kind"] for a in after] == ["steroid"]
+
+
+def test_an_ipilimumab_course_not_completed_within_16_weeks_is_discontinued():
+    # YERVOY label: failure to complete the course within 16 weeks of the first dose. A grade 2 hepatitis from
+    # day 50 to day 130 holds the fourth dose (day 63) past day 112: ipilimumab stops on day 112
+    ipi = frozenset({"anti-CTLA-4"})
+    course = {"anti-CTLA-4": (0.0, 63.0)}
+    long = manage([_ep("hepatitis", 2, onset=50.0, resolution=130.0)], ipi, course)
+    disc = [a for a in long if a["kind"] == "discontinue"]
+    assert [(a["start"], a["scope"]) for a in disc] == [(112.0, "all")]
+    # on the combination only ipilimumab stops (a partial discontinuation); nivolumab resumes after the hold
+    combo = manage([_ep("hepatitis", 2, onset=50.0, resolution=130.0)], ICI, course)
+    assert [(a["start"], a["scope"]) for a in combo if a["kind"] == "discontinue"] == [(112.0, "anti-CTLA-4")]
+    # a hold that ends by day 112 costs the doses it covers (skipped) but is not a discontinuation
+    short = manage([_ep("hepatitis", 2, onset=50.0, resolution=100.0)], ipi, course)
+    assert [a["stop"] for a in short if a["kind"] == "hold"] == [100.0]
+    assert not [a for a in short if a["kind"] == "discontinue"]
+    # a hold on the combination still open 12 weeks after its onset then stops nivolumab, the rest of the regimen
+    longer = manage([_ep("hepatitis", 2, onset=50.0, resolution=200.0)], ICI, course)
+    stops = [(a["start"], a["scope"]) for a in longer if a["kind"] == "discontinue"]
+    assert stops == [(112.0, "anti-CTLA-4"), (50.0 + HOLD_LIMIT, "all")]
+    # as does one that starts in the nivolumab phase: what remains of the regimen stops
+    phase2 = manage([_ep("hepatitis", 2, onset=120.0, resolution=300.0)], ICI, course)
+    assert [(a["start"], a["scope"]) for a in phase2 if a["kind"] == "discontinue"] == [(120.0 + HOLD_LIMIT, "all")]
+    # nor is a course cut by progression before day 112
+    cut = manage([_ep("hepatitis", 2, onset=50.0, resolution=130.0)], ipi, course, off_day=90.0)
+    assert not [a for a in cut if a["kind"] == "discontinue"]
+
+
+def test_a_hold_begun_while_doses_remained_still_discontinues_at_12_weeks():
+    # nivolumab continues (no course end): the label's 12-week rule applies as before
+    acts = manage(
+        [_ep("hepatitis", 2, onset=50.0, resolution=50.0 + HOLD_LIMIT + 30.0)],
+        frozenset({"anti-PD-1"}),
+        off_day=300.0,
+    )
+    disc = [a for a in acts if a["kind"] == "discontinue"]
+    assert len(disc) == 1 and disc[0]["start"] == 50.0 + HOLD_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"course": {"anti-PD-2": (0.0, 63.0)}}, "course"),
+        ({"course": {"anti-CTLA-4": (0.0, float("nan"))}}, "course.anti-CTLA-4"),
+        ({"course": {"anti-CTLA-4": (63.0, 0.0)}}, "course.anti-CTLA-4"),
+        ({"course": {"anti-CTLA-4": 63.0}}, "course.anti-CTLA-4"),
+        ({"course": [(0.0, 63.0)]}, "course"),
+        ({"off_treatment_day": [100.0, float("nan"), 100.0]}, "off_treatment_day"),
+    ],
+)
+def test_course_and_off_treatment_day_are_checked(kwargs, field):
+    from oncoimmune.errors import ValidationError
+
+    out = arm("ipilimumab", 3)
+    with pytest.raises(ValidationError) as err:
+        simulate_toxicity(out, T, seed=1, **kwargs)
+    assert err.value.field == field

@@ -241,14 +241,18 @@ def test_the_management_is_applied_and_the_iteration_settles(managed):
 
 
 def test_ipilimumab_stopped_alone_is_a_partial_discontinuation(managed):
-    # grade 3 hepatitis on the combination stops ipilimumab and holds nivolumab; grade 3 colitis stops both
-    # (OPDIVO + YERVOY label), a whole discontinuation
+    # grade 3 hepatitis on the combination stops ipilimumab and holds nivolumab, and so does a hold that keeps
+    # the fourth ipilimumab dose (day 63) from being given by 16 weeks after the first (YERVOY label); grade 3
+    # colitis while ipilimumab is given stops both (OPDIVO + YERVOY label), a whole discontinuation, and in
+    # the nivolumab phase holds nivolumab
     p = managed[0].patients
     part = np.isfinite(p["partial_discontinuation_day"])
     assert part.any()
-    assert (p.loc[part, "ae_hepatitis_grade"] >= 3).all()
+    late_course = p["partial_discontinuation_day"] == 112.0
+    assert (p.loc[part & ~late_course, "ae_hepatitis_grade"] >= 3).all()
     colitis = (p["ae_diarrhoea_colitis_grade"] == 3) & (p["ae_hepatitis_grade"] < 3)
-    assert p.loc[colitis, "discontinued"].all()
+    during_ipilimumab = colitis & (p["ae_diarrhoea_colitis_onset_day"] <= 63.0)
+    assert during_ipilimumab.any() and p.loc[during_ipilimumab, "discontinued"].all()
     assert (p.loc[part & ~p["discontinued"], "n_dose_holds"] >= 1).all()
     # the summary's "AEs leading to discontinuation" counts whole and partial stops, each patient once
     stopped = p["discontinued"] | part

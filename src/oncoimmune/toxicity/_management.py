@@ -22,15 +22,29 @@ each patient's episodes in order of onset:
 * **tocilizumab** for CRS of grade ≥ 2 (one dose at onset, as an action).
 
 Nothing is held or stopped once everything is discontinued, and nothing is managed in a patient
-who receives no drug. The actions are records; applying them (re-simulating the exposure with the
+who receives no drug. A drug class given as a finite course (``course``: ipilimumab's four doses) is on
+treatment until the course's last dose, and every class until treatment ends for another reason than an
+adverse event (``off_day``: progression, the maximum duration, the end of follow-up); an episode that
+starts later holds, reduces or discontinues nothing of it. So on nivolumab + ipilimumab, grade 3 colitis in
+the nivolumab phase is managed under nivolumab's rule (hold), not the combination's (stop everything), and
+an event after progression is treated but stops nothing. A hold begun while doses remained still
+discontinues at the 12-week limit, and a hold that covers the last dose of an ipilimumab course and lasts
+beyond 16 weeks from its first dose discontinues ipilimumab on that day
+(:data:`~oncoimmune.toxicity._parameters.COURSE_COMPLETION_DAYS`, the YERVOY label's failure to complete the
+course within 16 weeks; the trial runner skips held doses rather than delaying them, so a hold that ends
+before then costs the doses it covers but is not a discontinuation).
+
+The actions are records; applying them (re-simulating the exposure with the
 held doses removed and the steroid damping on immune activation) is the trial runner's job.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from oncoimmune.toxicity._parameters import (
+    COURSE_COMPLETION_DAYS,
     DOSE_REDUCTION,
     HOLD_LIMIT_DAYS,
     IMMUNE_RELATED_TERMS,
@@ -55,7 +69,12 @@ def _rule(term: str, grade: int) -> tuple[str, str | None, str]:
     return rules[max(below)]
 
 
-def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
+def manage(
+    episodes: list[dict],
+    classes: frozenset[str],
+    course: Mapping[str, tuple[float, float]] | None = None,
+    off_day: float = math.inf,
+) -> list[dict]:
     """Actions for one patient.
 
     Parameters
@@ -64,6 +83,12 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
         The patient's episodes (``term``, ``grade``, ``onset_day``, ``resolution_day``), any order.
     classes:
         The drug classes the patient receives.
+    course:
+        ``(first, last)`` dose days of each class given as a finite course (ipilimumab's four doses); a
+        class not named is given until ``off_day``.
+    off_day:
+        Day treatment ends for reasons other than adverse events (progression, the maximum duration);
+        default: never.
 
     Returns
     -------
@@ -82,14 +107,28 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
     steroid_ok = bool(classes & CHECKPOINT)
     label_rules = steroid_ok  # the checkpoint labels' persistence and recurrence rules
     severe_treated: dict[str, int] = {}
-    pending: list[tuple[float, set[str], str, int]] = []  # (day, drugs, term, grade): holds that outlast the limit
+    # (day, drugs, term, grade, course): discontinuations due on a later day, of holds that outlast the 12-week
+    # limit or a course's completion deadline (`course`: the class whose deadline it is, on treatment then)
+    pending: list[tuple[float, set[str], str, int, set[str]]] = []
+
+    ends = {c: float(last) for c, (_, last) in (course or {}).items()}
+    deadline = {
+        c: float(first) + COURSE_COMPLETION_DAYS[c].value
+        for c, (first, _) in (course or {}).items()
+        if c in COURSE_COMPLETION_DAYS
+    }
+
+    def given(day: float) -> set[str]:
+        # the classes not discontinued that are still on treatment on `day`
+        return {c for c in systemic - stopped if day <= min(ends.get(c, math.inf), off_day)}
 
     def settle(until: float) -> None:
-        # discontinuations of holds still open at the limit, up to day `until` (in day order)
+        # discontinuations of holds still open at the 12-week limit or at a course's completion deadline,
+        # up to day `until` (in day order)
         pending.sort(key=lambda x: x[0])
         while pending and pending[0][0] <= until:
-            day, drugs, term_, grade_ = pending.pop(0)
-            live_then = systemic - stopped
+            day, drugs, term_, grade_, course_ = pending.pop(0)
+            live_then = given(day) | (course_ - stopped)
             targets_then = drugs & live_then
             if targets_then:
                 actions.append(_act("discontinue", day, math.nan, _scope(targets_then, live_then), None, term_, grade_))
@@ -112,7 +151,7 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
                 days = STEROIDS[item].value[0]
                 steroid_end = on + days
                 actions.append(_act("steroid", on, steroid_end, "all", item, term, grade))
-        live = systemic - stopped
+        live = given(on)
         if not live:
             continue
         base_scope, _, stop_scope = scope.partition("+stop:")
@@ -138,9 +177,13 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
                 limit = on + HOLD_LIMIT_DAYS.value
                 if label_rules and term in IMMUNE_RELATED_TERMS and not stop <= limit:
                     # not back to grade <= 1 (or still on the steroid taper) 12 weeks on: permanent stop
-                    pending.append((limit, set(targets), term, grade))
+                    pending.append((limit, set(targets), term, grade, set()))
                     stop = limit
                 actions.append(_act("hold", on, stop, _scope(targets, live), None, term, grade))
+                for c in targets & set(deadline):
+                    # the hold covers the course's last dose past the day it could still be given late
+                    if deadline[c] <= off_day and not stop <= deadline[c]:
+                        pending.append((deadline[c], {c}, term, grade, {c}))
                 lowest, factor, most = DOSE_REDUCTION.get(term, (math.inf, None, None))
                 if grade >= lowest:
                     key = (term, frozenset(targets))
@@ -152,9 +195,9 @@ def manage(episodes: list[dict], classes: frozenset[str]) -> list[dict]:
                     else:  # one reduction too many: the drugs stop
                         actions.append(_act("discontinue", on, math.nan, _scope(targets, live), None, term, grade))
                         stopped |= targets
-        if stop_scope and stop_scope in (systemic - stopped):
+        if stop_scope and stop_scope in given(on):
             # on anti-CTLA-4 alone, stopping it stops the whole regimen
-            scope_now = _scope({stop_scope}, systemic - stopped)
+            scope_now = _scope({stop_scope}, given(on))
             actions.append(_act("discontinue", on, math.nan, scope_now, None, term, grade))
             stopped.add(stop_scope)
     settle(math.inf)

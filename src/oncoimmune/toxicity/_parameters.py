@@ -525,6 +525,20 @@ HOLD_LIMIT_DAYS = Value(
 discontinues the held drugs (patients on a checkpoint antibody). The corticosteroid courses of
 :data:`STEROIDS` end within 6 weeks, so the label's steroid-taper clause never applies here."""
 
+COURSE_COMPLETION_DAYS = {
+    "anti-CTLA-4": Value(
+        112.0,
+        "day",
+        "16 weeks from the first dose: the YERVOY label (ipilimumab 3 mg/kg every 3 weeks x4 in melanoma) "
+        "permanently discontinues ipilimumab for failure to complete the full treatment course within 16 weeks "
+        "from the administration of the first dose (R; not in the reference notes)",
+        "R",
+    ),
+}
+"""Classes given as a finite course whose held doses may be given late, up to this many days after the
+course's first dose (:func:`oncoimmune.toxicity.manage`): a hold that covers the course's last dose and
+lasts beyond that day ends the course, a permanent discontinuation on that day."""
+
 RECURRENCE = Value(
     0.288,
     "1",

@@ -141,6 +141,40 @@ def _recurrence_uniforms(seed: int, pid: int) -> np.ndarray:
     return np.random.Generator(np.random.PCG64(ss)).random(U_PER_RECURRENCE * len(HAZARD_TERMS))
 
 
+def _days(field: str, v: object, n: int) -> np.ndarray:
+    """One day or ``n`` days (not NaN; ``-inf`` and ``inf`` allowed) as an array of ``n``."""
+    try:
+        a = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(field, f"be one day or {n} days", v, "simulate_toxicity") from None
+    if a.shape == ():
+        a = np.full(n, float(a))
+    if a.shape != (n,) or np.any(np.isnan(a)):
+        raise ValidationError(field, f"be one day or {n} days, not NaN", v, "simulate_toxicity")
+    return a
+
+
+def _courses(course: object) -> dict[str, tuple[float, float]]:
+    """``simulate_toxicity``'s ``course``: known classes to finite ``(first, last)`` days, first <= last."""
+    if course is None:
+        return {}
+    where = "simulate_toxicity"
+    if not isinstance(course, Mapping):
+        raise ValidationError("course", "be a mapping of drug class to (first, last) dose days", course, where)
+    out: dict[str, tuple[float, float]] = {}
+    for c, v in course.items():
+        if c not in CLASSES:
+            raise UnknownNameError("course", c, list(CLASSES), where)
+        try:
+            first, last = (float(x) for x in v)
+        except (TypeError, ValueError):
+            raise ValidationError(f"course.{c}", "be (first, last) dose days", v, where) from None
+        if not (math.isfinite(first) and math.isfinite(last) and 0.0 <= first <= last):
+            raise ValidationError(f"course.{c}", "be finite days with 0 <= first <= last", v, where)
+        out[c] = (first, last)
+    return out
+
+
 def _classes_per_patient(drug_classes, outputs, shape) -> list[frozenset[str]]:
     n = shape[0]
     if drug_classes is None:
@@ -458,6 +492,8 @@ def simulate_toxicity(
     chunk_size: int = 2000,
     treatment_end: Sequence[float] | np.ndarray | None = None,
     rechallenge_days: Sequence[float] | np.ndarray | None = None,
+    course: Mapping[str, tuple[float, float]] | None = None,
+    off_treatment_day: float | Sequence[float] | np.ndarray | None = None,
 ) -> ToxicityResult:
     """Simulate adverse events, their grades and their management for virtual patients.
 
@@ -501,6 +537,14 @@ def simulate_toxicity(
         Planned administration days of the checkpoint antibodies (the same for every patient): the
         rechallenge is the first of them on or after the end of the holds; the recurrence's delay runs
         from it. Default: continuous exposure (the rechallenge is the day the holds end).
+    course:
+        ``(first, last)`` dose days of each drug class given as a finite course (ipilimumab's four doses),
+        the same for every patient; a class not named continues until ``off_treatment_day``. See
+        :func:`~oncoimmune.toxicity.manage`: an episode after the last dose holds or stops nothing of the
+        class. Default: none.
+    off_treatment_day:
+        Day each patient's treatment ends for reasons other than adverse events (progression, the maximum
+        duration), one value or one per patient. Default: never.
 
     Returns
     -------
@@ -527,6 +571,8 @@ def simulate_toxicity(
         raise ValidationError("chunk_size", "be an integer >= 1", chunk_size, "simulate_toxicity")
     shape = (n, len(t))
     classes = _classes_per_patient(drug_classes, outputs, shape)
+    courses = _courses(course)
+    off = _days("off_treatment_day", np.inf if off_treatment_day is None else off_treatment_day, n)
     notes: list[str] = []
     coarse = float(np.max(np.diff(t))) > FINE_GRID_DAYS
     for c in SHORT_LIVED:
@@ -582,7 +628,7 @@ def simulate_toxicity(
             by_patient.setdefault(ep["row"], []).append(ep)
         for p in range(n):
             eps = by_patient.get(p, [])
-            acts = manage(eps, classes[p])
+            acts = manage(eps, classes[p], courses, float(off[p]))
             if classes[p] & CHECKPOINT:
                 # a recurrence comes after the rechallenge it follows, so the actions before it stay as they
                 # were; one can stop everything before another's rechallenge, which then never happens:
@@ -594,7 +640,7 @@ def simulate_toxicity(
                     if found == again:
                         break
                     again = found
-                    acts = manage(eps + again, classes[p])
+                    acts = manage(eps + again, classes[p], courses, float(off[p]))
                 episodes += again
             for act in acts:
                 act["patient"] = p

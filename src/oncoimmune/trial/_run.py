@@ -227,12 +227,16 @@ class _ArmRun:
     def keys(self) -> tuple[str, ...]:
         return _OUTPUT_KEYS + (_TOXICITY_KEYS if self.spec.toxicity.enabled else ())
 
-    def toxicity(self, regimen_classes: tuple[str, ...], stop_days: np.ndarray) -> Any:
+    def toxicity(self, regimen_classes: tuple[str, ...], stop_days: np.ndarray, on_until: np.ndarray) -> Any:
         """Side effects of the current trajectories (oncoimmune.toxicity), with management if the spec asks.
 
         Background (placebo-rate) symptoms are collected from the first dose to
         :data:`AE_FOLLOW_UP_DAYS` after each patient's last dose (dosing stopped at ``stop_days``), as
         trials collect adverse events; drug-driven events follow the exposures, which end with the drug.
+        ``on_until`` is the day each patient's treatment ends for reasons other than adverse events
+        (progression, the maximum duration, the end of follow-up): a drug class is on treatment until the
+        earlier of that day and its course's last dose (ipilimumab's fourth), and an adverse event that
+        starts later holds or discontinues nothing of it (:func:`oncoimmune.toxicity.manage`).
         """
         from oncoimmune.toxicity import simulate_toxicity
         from oncoimmune.toxicity._management import CHECKPOINT
@@ -241,6 +245,7 @@ class _ArmRun:
         outs = {k: np.where(bad[:, None], 0.0, self.outs[k]) for k in _TOXICITY_KEYS}
         end = float(self.grid[-1])
         checkpoint_days = np.zeros(0)
+        course: dict[str, tuple[float, float]] = {}
         if self.arm.untreated or self.idx.size == 0:
             last = np.zeros(self.idx.size)
         else:
@@ -248,6 +253,19 @@ class _ArmRun:
             days = np.array(sorted({a.time_days for a in adms}))
             last = np.array([days[days <= s].max() if np.any(days <= s) else 0.0 for s in stop_days])
             checkpoint_days = np.array(sorted({a.time_days for a in adms if self.drug_class.get(a.drug) in CHECKPOINT}))
+            # a class whose doses end before the end of the grid and before the maximum duration is a
+            # finite course (ipilimumab's four doses): its last dose ends its treatment
+            from oncoimmune.treatments._doses import Regimen
+
+            cap = min(float(self.grid[-1]), (self.spec.treatment.max_months or np.inf) * 365.25 / 12.0)
+            later = Regimen.parse(self.arm.regimen).administrations(self.covs[0], float(self.grid[-1]) + 365.0)
+            # (a conditioning course before a CAR-T infusion lasts until the infusion: an adverse event
+            # before it still stops the regimen, and the cells are not given)
+            cart = [a.time_days for a in later if self.drug_class.get(a.drug) == "CAR-T"]
+            for c in {self.drug_class.get(a.drug) for a in adms} - {None, "CAR-T"}:
+                d = [a.time_days for a in later if self.drug_class.get(a.drug) == c]
+                if max(d) < cap:
+                    course[c] = (min(d), max([*d, *cart]))
         window = np.stack([np.zeros(self.idx.size), np.minimum(last + AE_FOLLOW_UP_DAYS, end)], axis=1)
         return simulate_toxicity(
             outs,
@@ -259,6 +277,8 @@ class _ArmRun:
             window=window,
             treatment_end=last,
             rechallenge_days=checkpoint_days,
+            course=course,
+            off_treatment_day=on_until,
         )
 
     @cached_property
@@ -598,11 +618,20 @@ def run_trial(
             new_lesions=new_lesions,
         )
         max_days = spec.treatment.max_months * 365.25 / 12.0 if spec.treatment.max_months else horizon
+
+        def on_until(resp: Any, n: int = idx.size, cap: float = min(max_days, horizon)) -> np.ndarray:
+            # the day dosing ends for reasons other than adverse events: progression (when the spec stops
+            # there), the maximum duration, the end of follow-up
+            days = np.full(n, cap)
+            if spec.treatment.stop_at_progression:
+                days = np.minimum(days, np.where(np.isfinite(resp.progression_day), resp.progression_day, np.inf))
+            return days
+
         stop = np.full(idx.size, min(max_days, horizon))
         run.simulate(stop, np.arange(idx.size))
         failed, deaths, resp = run.read()
         classes = () if arm.untreated else drug_classes_of(arm.regimen)
-        tox = run.toxicity(classes, stop) if spec.toxicity.enabled else None
+        tox = run.toxicity(classes, stop, on_until(resp)) if spec.toxicity.enabled else None
         passes = np.ones(idx.size, dtype=np.int8)
         if not arm.untreated:
             # Later passes: dosing stops at progression (when the spec says so) and at a permanent
@@ -613,11 +642,7 @@ def run_trial(
             # treatment changed moves the first disagreement later at each pass: the iteration
             # reaches a treatment consistent with its own outcomes.
             for attempt in range(MAX_MANAGEMENT_PASSES):
-                new_stop = np.full(idx.size, min(max_days, horizon))
-                if spec.treatment.stop_at_progression:
-                    new_stop = np.minimum(
-                        new_stop, np.where(np.isfinite(resp.progression_day), resp.progression_day, np.inf)
-                    )
+                new_stop = on_until(resp)
                 withhold, extra = list(run.withhold), list(run.extra)
                 if tox is not None:
                     disc = tox.discontinuation_day()
@@ -639,7 +664,7 @@ def run_trial(
                 run.simulate(stop, again)
                 passes[again] += 1
                 failed, deaths, resp = run.read()
-                tox = run.toxicity(classes, stop) if spec.toxicity.enabled else None
+                tox = run.toxicity(classes, stop, on_until(resp)) if spec.toxicity.enabled else None
         outs, status = run.outs, run.status
         ends = survival_endpoints(
             progression_day=resp.progression_day,
