@@ -275,6 +275,26 @@ def test_a_hold_begun_while_doses_remained_still_discontinues_at_12_weeks():
     )
     disc = [a for a in acts if a["kind"] == "discontinue"]
     assert len(disc) == 1 and disc[0]["start"] == 50.0 + HOLD_LIMIT
+    # an ipilimumab course that ended during the hold (day 63) is discontinued at the limit (day 104, before the
+    # 16-week deadline): the held doses were missed
+    ipi = manage(
+        [_ep("hepatitis", 2, onset=20.0, resolution=200.0)], frozenset({"anti-CTLA-4"}), {"anti-CTLA-4": (0.0, 63.0)}
+    )
+    assert [(a["start"], a["scope"]) for a in ipi if a["kind"] == "discontinue"] == [(20.0 + HOLD_LIMIT, "all")]
+    # but not when treatment had ended for progression before the limit
+    gone = manage(
+        [_ep("hepatitis", 2, onset=50.0, resolution=50.0 + HOLD_LIMIT + 30.0)], frozenset({"anti-PD-1"}), off_day=100.0
+    )
+    assert not [a for a in gone if a["kind"] == "discontinue"]
+
+
+def test_the_16_week_rule_is_for_a_course_that_fits_in_16_weeks():
+    # ipilimumab 10 mg/kg q3w x4 then every 12 weeks (adjuvant, last dose on day 1092): a hold from day 500 to
+    # day 530 is neither late for the course nor a discontinuation
+    acts = manage(
+        [_ep("hepatitis", 2, onset=500.0, resolution=530.0)], frozenset({"anti-CTLA-4"}), {"anti-CTLA-4": (0.0, 1092.0)}
+    )
+    assert [a["kind"] for a in acts if a["kind"] != "steroid"] == ["hold"]
 
 
 @pytest.mark.parametrize(

@@ -248,11 +248,17 @@ def test_ipilimumab_stopped_alone_is_a_partial_discontinuation(managed):
     p = managed[0].patients
     part = np.isfinite(p["partial_discontinuation_day"])
     assert part.any()
-    late_course = p["partial_discontinuation_day"] == 112.0
-    assert (p.loc[part & ~late_course, "ae_hepatitis_grade"] >= 3).all()
+    late_course = np.isclose(p["partial_discontinuation_day"], 112.0)
+    assert late_course.any() and (p.loc[part & ~late_course, "ae_hepatitis_grade"] >= 3).all()
     colitis = (p["ae_diarrhoea_colitis_grade"] == 3) & (p["ae_hepatitis_grade"] < 3)
     during_ipilimumab = colitis & (p["ae_diarrhoea_colitis_onset_day"] <= 63.0)
     assert during_ipilimumab.any() and p.loc[during_ipilimumab, "discontinued"].all()
+    # nothing is stopped for an adverse event after treatment ended at progression
+    prog = p["progression_day"].to_numpy(float)
+    for col in ("discontinuation_day", "partial_discontinuation_day"):
+        day = p[col].to_numpy(float)
+        both = np.isfinite(day) & np.isfinite(prog)
+        assert (day[both] <= prog[both]).all(), col
     assert (p.loc[part & ~p["discontinued"], "n_dose_holds"] >= 1).all()
     # the summary's "AEs leading to discontinuation" counts whole and partial stops, each patient once
     stopped = p["discontinued"] | part

@@ -6,12 +6,13 @@ each patient's episodes in order of onset:
 * **hold** the drugs in scope from onset until the episode is back to grade ≤ 1 *and* any
   corticosteroid course it started has tapered (ASCO: resume when ≤ G1 and prednisone ≤ 10 mg/d);
 * **discontinue** permanently at onset (grade 4, except endocrinopathies; grade 3 pneumonitis;
-  anti-CTLA-4 alone after grade 3 hepatitis; the whole regimen after grade 3 colitis on a regimen with
-  anti-CTLA-4, as the OPDIVO + YERVOY label does);
+  anti-CTLA-4 alone after grade 3 hepatitis; the whole regimen after grade 3 colitis while anti-CTLA-4
+  is given, as the OPDIVO + YERVOY label does);
 * for a patient on a checkpoint antibody, the label's further causes of permanent discontinuation
   (:data:`~oncoimmune.toxicity._parameters.CHECKPOINT_DISCONTINUATION`): a hold for an immune-related term
   (endocrinopathies excepted) still open :data:`~oncoimmune.toxicity._parameters.HOLD_LIMIT_DAYS` (12
-  weeks) after its onset discontinues the held drugs on that day, and a second grade 3 episode of the
+  weeks) after its onset discontinues the held drugs on that day (unless treatment ended for another
+  reason by then), and a second grade 3 episode of the
   same term treated with corticosteroids (a recurrence) discontinues them at its onset;
 * **reduce** the dose of the drugs in the hold's scope from onset on
   (:data:`~oncoimmune.toxicity._parameters.DOSE_REDUCTION`: 75 % after grade 4 neutropenia, at most
@@ -112,10 +113,10 @@ def manage(
     pending: list[tuple[float, set[str], str, int, set[str]]] = []
 
     ends = {c: float(last) for c, (_, last) in (course or {}).items()}
-    deadline = {
+    deadline = {  # for a course that fits its completion window (ipilimumab x4 in 16 weeks)
         c: float(first) + COURSE_COMPLETION_DAYS[c].value
-        for c, (first, _) in (course or {}).items()
-        if c in COURSE_COMPLETION_DAYS
+        for c, (first, last) in (course or {}).items()
+        if c in COURSE_COMPLETION_DAYS and float(last) - float(first) <= COURSE_COMPLETION_DAYS[c].value
     }
 
     def given(day: float) -> set[str]:
@@ -176,8 +177,10 @@ def manage(
                 stop = max(res, steroid_end) if not math.isnan(res) else math.nan
                 limit = on + HOLD_LIMIT_DAYS.value
                 if label_rules and term in IMMUNE_RELATED_TERMS and not stop <= limit:
-                    # not back to grade <= 1 (or still on the steroid taper) 12 weeks on: permanent stop
-                    pending.append((limit, set(targets), term, grade, set()))
+                    # not back to grade <= 1 (or still on the steroid taper) 12 weeks on: permanent stop of
+                    # the held drugs, a course that ended during the hold included (its doses were missed),
+                    # unless treatment ended for another reason by then
+                    pending.append((limit, set(targets), term, grade, set(targets) if limit <= off_day else set()))
                     stop = limit
                 actions.append(_act("hold", on, stop, _scope(targets, live), None, term, grade))
                 for c in targets & set(deadline):

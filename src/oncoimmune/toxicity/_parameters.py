@@ -522,8 +522,10 @@ HOLD_LIMIT_DAYS = Value(
     "V",
 )
 """A hold for an immune-related term still open this long after the episode's onset permanently
-discontinues the held drugs (patients on a checkpoint antibody). The corticosteroid courses of
-:data:`STEROIDS` end within 6 weeks, so the label's steroid-taper clause never applies here."""
+discontinues the held drugs (patients on a checkpoint antibody), unless treatment ended for another reason
+(progression) by then; a course that ended during the hold is discontinued too (its doses were missed). The
+corticosteroid courses of :data:`STEROIDS` end within 6 weeks, so the label's steroid-taper clause never
+applies here."""
 
 COURSE_COMPLETION_DAYS = {
     "anti-CTLA-4": Value(
