@@ -245,7 +245,6 @@ class _ArmRun:
         outs = {k: np.where(bad[:, None], 0.0, self.outs[k]) for k in _TOXICITY_KEYS}
         end = float(self.grid[-1])
         checkpoint_days = np.zeros(0)
-        course: dict[str, tuple[float, float]] = {}
         if self.arm.untreated or self.idx.size == 0:
             last = np.zeros(self.idx.size)
         else:
@@ -253,19 +252,6 @@ class _ArmRun:
             days = np.array(sorted({a.time_days for a in adms}))
             last = np.array([days[days <= s].max() if np.any(days <= s) else 0.0 for s in stop_days])
             checkpoint_days = np.array(sorted({a.time_days for a in adms if self.drug_class.get(a.drug) in CHECKPOINT}))
-            # a class whose doses end before the end of the grid and before the maximum duration is a
-            # finite course (ipilimumab's four doses): its last dose ends its treatment
-            from oncoimmune.treatments._doses import Regimen
-
-            cap = min(float(self.grid[-1]), (self.spec.treatment.max_months or np.inf) * 365.25 / 12.0)
-            later = Regimen.parse(self.arm.regimen).administrations(self.covs[0], float(self.grid[-1]) + 365.0)
-            # (a conditioning course before a CAR-T infusion lasts until the infusion: an adverse event
-            # before it still stops the regimen, and the cells are not given)
-            cart = [a.time_days for a in later if self.drug_class.get(a.drug) == "CAR-T"]
-            for c in {self.drug_class.get(a.drug) for a in adms} - {None, "CAR-T"}:
-                d = [a.time_days for a in later if self.drug_class.get(a.drug) == c]
-                if max(d) < cap:
-                    course[c] = (min(d), max([*d, *cart]))
         window = np.stack([np.zeros(self.idx.size), np.minimum(last + AE_FOLLOW_UP_DAYS, end)], axis=1)
         return simulate_toxicity(
             outs,
@@ -277,9 +263,30 @@ class _ArmRun:
             window=window,
             treatment_end=last,
             rechallenge_days=checkpoint_days,
-            course=course,
+            course=self.finite_courses,
             off_treatment_day=on_until,
         )
+
+    @cached_property
+    def finite_courses(self) -> dict[str, tuple[float, float]]:
+        """``(first, last)`` dose days of each drug class of the arm given as a finite course: one whose
+        doses end before the end of the grid and before the maximum duration (ipilimumab's four doses);
+        its last dose ends its treatment (:func:`oncoimmune.toxicity.manage`). A conditioning course
+        before a CAR-T infusion lasts until the infusion: an adverse event before it still stops the
+        regimen, and the cells are not given. The same for every patient and pass."""
+        from oncoimmune.treatments._doses import Regimen
+
+        if self.arm.untreated or self.idx.size == 0:
+            return {}
+        cap = min(float(self.grid[-1]), (self.spec.treatment.max_months or np.inf) * 365.25 / 12.0)
+        later = Regimen.parse(self.arm.regimen).administrations(self.covs[0], float(self.grid[-1]) + 365.0)
+        cart = [a.time_days for a in later if self.drug_class.get(a.drug) == "CAR-T"]
+        course: dict[str, tuple[float, float]] = {}
+        for c in {self.drug_class.get(a.drug) for a in self.administrations()} - {None, "CAR-T"}:
+            d = [a.time_days for a in later if self.drug_class.get(a.drug) == c]
+            if max(d) < cap:
+                course[c] = (min(d), max([*d, *cart]))
+        return course
 
     @cached_property
     def sim_grid(self) -> np.ndarray:
