@@ -315,3 +315,50 @@ def test_course_and_off_treatment_day_are_checked(kwargs, field):
     with pytest.raises(ValidationError) as err:
         simulate_toxicity(out, T, seed=1, **kwargs)
     assert err.value.field == field
+
+
+def test_matched_placebo_keeps_an_ipilimumab_arm_on_study_treatment():
+    # CheckMate 067's ipilimumab arm went on with nivolumab-matched placebo after the fourth dose (day 63) until
+    # progression: an event after day 63 now holds the placebo, and one still open 12 weeks on stops study treatment
+    course = {"anti-CTLA-4": (0.0, 63.0)}
+    blinded = frozenset({"anti-CTLA-4", "placebo"})
+    ep = [_ep("hepatitis", 3, onset=80.0, resolution=80.0 + HOLD_LIMIT + 20.0)]
+    assert [a["kind"] for a in manage(ep, frozenset({"anti-CTLA-4"}), course)] == ["steroid"]
+    acts = manage(ep, blinded, course, off_day=400.0)
+    assert [(a["kind"], a["scope"]) for a in acts if a["kind"] != "steroid"] == [
+        ("hold", "all"),
+        ("discontinue", "all"),
+    ]
+    assert [a["start"] for a in acts if a["kind"] == "discontinue"] == [80.0 + HOLD_LIMIT]
+    # grade 3 colitis after the course is managed as in the nivolumab phase of the combination (held), and while
+    # ipilimumab is given it stops everything, placebo included (the combination's rule)
+    late = manage([_ep("diarrhoea_colitis", 3, onset=120.0, resolution=135.0)], blinded, course, off_day=400.0)
+    assert _kinds(late) == [("hold", "all", None), ("steroid", "all", "high")]
+    early = manage([_ep("diarrhoea_colitis", 3, onset=40.0, resolution=55.0)], blinded, course, off_day=400.0)
+    assert _kinds(early) == [("discontinue", "all", None), ("steroid", "all", "high")]
+    # grade 3 hepatitis during the course stops ipilimumab only: the placebo goes on (a partial discontinuation)
+    hep = manage([_ep("hepatitis", 3, onset=40.0, resolution=55.0)], blinded, course, off_day=400.0)
+    assert [(a["kind"], a["scope"]) for a in hep if a["kind"] == "discontinue"] == [("discontinue", "anti-CTLA-4")]
+    # after progression nothing is stopped, placebo or not
+    gone = manage(ep, blinded, course, off_day=70.0)
+    assert [a["kind"] for a in gone] == ["steroid"]
+
+
+def test_simulate_toxicity_accepts_placebo_and_rejects_unknown_classes():
+    from oncoimmune.errors import UnknownNameError
+
+    # 2,000 patients of an ipilimumab arm, the course ending on day 63: the placebo adds no drive (the first
+    # events are the same) but keeps later events managed, so more patients stop study treatment
+    out = arm("ipilimumab", 2000)
+    kw = {"seed": 1, "course": {"anti-CTLA-4": (0.0, 63.0)}, "off_treatment_day": 400.0}
+    alone = simulate_toxicity(out, T, drug_classes=["anti-CTLA-4"], **kw)
+    blinded = simulate_toxicity(out, T, drug_classes=["anti-CTLA-4", "placebo"], **kw)
+    assert (
+        alone.episodes.groupby(["patient", "term"])
+        .onset_day.min()
+        .equals(blinded.episodes.groupby(["patient", "term"]).onset_day.min())
+    )
+    assert blinded.discontinuation_rate() > alone.discontinuation_rate()
+    with pytest.raises(UnknownNameError) as err:
+        simulate_toxicity(out, T, seed=1, drug_classes=["anti-CTLA-4", "placebos"])
+    assert err.value.field == "drug_classes"

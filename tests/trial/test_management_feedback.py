@@ -12,6 +12,7 @@ import pytest
 
 from oncoimmune.errors import ValidationError
 from oncoimmune.toxicity._management import STEROID_DOSING, feedback, steroid_course
+from oncoimmune.toxicity._parameters import HOLD_LIMIT_DAYS
 from oncoimmune.treatments import Covariates, Regimen
 from oncoimmune.treatments._plan import plan_patient
 from oncoimmune.trial import run_trial, trial_spec_from_dict
@@ -264,6 +265,38 @@ def test_ipilimumab_stopped_alone_is_a_partial_discontinuation(managed):
     stopped = p["discontinued"] | part
     rate = managed[0].summary["arms"]["combination"]["ae_discontinuation"]
     assert rate == pytest.approx(stopped.mean()) and rate > 0
+
+
+def test_matched_placebo_keeps_the_ipilimumab_arm_on_study_treatment():
+    # CheckMate 067's ipilimumab arm received nivolumab-matched placebo every 2 weeks until progression (a
+    # double-blind design): the same patients with and without it have the same adverse events, but with it an
+    # event after the fourth dose can still stop study treatment, never after progression
+    data = json.loads(json.dumps(BASE))
+    data.update(patients=300, follow_up={"months": 18})
+    data["arms"] = [
+        {"name": "ipilimumab", "regimen": "ipilimumab 3 mg/kg q3w x4"},
+        {"name": "ipilimumab + placebo", "regimen": "ipilimumab 3 mg/kg q3w x4", "placebo_every_weeks": 2},
+    ]
+    res = run_trial(trial_spec_from_dict(data))
+    p = res.patients
+    alone, blinded = (p[p["arm"] == a] for a in ("ipilimumab", "ipilimumab + placebo"))
+
+    def stop_day(d):
+        return d["discontinuation_day"].fillna(d["partial_discontinuation_day"]).to_numpy(float)
+
+    def stopped(d):
+        return d["discontinued"] | np.isfinite(d["partial_discontinuation_day"])
+
+    # without placebo the last stop a course can cause is a hold begun by its last dose (day 63) reaching the
+    # 12-week limit; with it, events long after the course still stop study treatment
+    assert not (stop_day(alone) > 63.0 + HOLD_LIMIT_DAYS.value).any()
+    assert (stop_day(blinded) > 63.0 + HOLD_LIMIT_DAYS.value).any()
+    summary = res.summary["arms"]
+    assert summary["ipilimumab + placebo"]["ae_discontinuation"] == pytest.approx(stopped(blinded).mean())
+    prog = blinded["progression_day"].to_numpy(float)
+    day = stop_day(blinded)
+    both = np.isfinite(day) & np.isfinite(prog)
+    assert (day[both] <= prog[both]).all()
 
 
 def test_steroids_blunt_the_response_of_the_patients_given_them(managed):

@@ -72,6 +72,11 @@ def small():
         ({"analysis": {"population": "treated", "treated_with": "unobtainium"}}, "analysis.treated_with"),
         ({"analysis": {"population": "treated"}}, "arms[1].regimen"),  # the control arm gives no drug
         (
+            {"arms": [{"name": "a", "regimen": "nivolumab 3 mg/kg q2w", "placebo_every_weeks": -2}]},
+            "arms[0].placebo_every_weeks",
+        ),
+        ({"arms": [{"name": "a", "regimen": "none", "placebo_every_weeks": 2}]}, "arms[0]"),
+        (
             {
                 "analysis": {"population": "treated", "treated_with": "nivolumab"},
                 "arms": [{"name": "a", "regimen": "pembrolizumab 200 mg q3w"}],

@@ -19,13 +19,14 @@ person; every decision about treatment and its side effects belongs with the pat
 """
 
 from oncoimmune.toxicity import grading
-from oncoimmune.toxicity._drivers import CLASSES, drug_classes_of
+from oncoimmune.toxicity._drivers import CLASSES, PLACEBO, drug_classes_of
 from oncoimmune.toxicity._simulate import ALL_TERMS, ToxicityResult, simulate_toxicity
 from oncoimmune.toxicity.grading import astct_crs_grade, astct_icans_grade, grade_alt, grade_neutrophils
 
 __all__ = [
     "ALL_TERMS",
     "CLASSES",
+    "PLACEBO",
     "ToxicityResult",
     "astct_crs_grade",
     "astct_icans_grade",

@@ -44,6 +44,7 @@ __all__ = [
     "CLASSES",
     "FINE_GRID_DAYS",
     "INTERACTION",
+    "PLACEBO",
     "cumulative",
     "drives",
     "drug_classes_of",
@@ -60,6 +61,11 @@ CLASSES = (
     "CAR-T",
 )
 """Drug classes the side-effect model knows, as users name them."""
+
+PLACEBO = "placebo"
+"""The matched placebo of a double-blind design (``drug_classes`` and the management accept it): no
+exposure and no drive, but the patient is on study treatment while it is given, so an adverse event
+then is managed (held, stopped) under the general rules as on a drug."""
 
 INTERACTION = "PD-(L)1 x CTLA-4"
 """The cause label of the combination excess (checkpoint synergy) hazard."""

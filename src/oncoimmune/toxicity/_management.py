@@ -35,6 +35,12 @@ beyond 16 weeks from its first dose discontinues ipilimumab on that day
 course within 16 weeks; the trial runner skips held doses rather than delaying them, so a hold that ends
 before then costs the doses it covers but is not a discontinuation).
 
+In a double-blind design the arms also receive matched placebo (``"placebo"`` among the classes,
+:data:`~oncoimmune.toxicity.PLACEBO`), on treatment until ``off_day``: CheckMate 067's ipilimumab arm
+went on with nivolumab-matched placebo every 2 weeks after the four doses, so an event after the fourth
+dose holds the placebo and can discontinue study treatment, and stopping ipilimumab for grade 3
+hepatitis leaves the placebo given (as nivolumab is on the combination).
+
 The actions are records; applying them (re-simulating the exposure with the
 held doses removed and the steroid damping on immune activation) is the trial runner's job.
 """
@@ -83,7 +89,9 @@ def manage(
     episodes:
         The patient's episodes (``term``, ``grade``, ``onset_day``, ``resolution_day``), any order.
     classes:
-        The drug classes the patient receives.
+        The drug classes the patient receives; ``"placebo"``, a double-blind design's matched placebo,
+        is on treatment until ``off_day`` and is held or stopped under the general rules like a drug
+        (it keeps a patient whose ipilimumab course is over on study treatment).
     course:
         ``(first, last)`` dose days of each class given as a finite course (ipilimumab's four doses); a
         class not named is given until ``off_day``.

@@ -79,6 +79,7 @@ from oncoimmune.toxicity._drivers import (
     FINE_GRID_DAYS,
     IMMUNE,
     INTERACTION,
+    PLACEBO,
     SHORT_LIVED,
     SIGNALS,
     cumulative,
@@ -200,8 +201,10 @@ def _classes_per_patient(drug_classes, outputs, shape) -> list[frozenset[str]]:
         per = [frozenset([x] if isinstance(x, str) else x) for x in items]
     for cl in per:
         for c in cl:
+            if c == PLACEBO:
+                continue
             if c not in CLASSES:
-                raise UnknownNameError("drug_classes", c, list(CLASSES), "simulate_toxicity")
+                raise UnknownNameError("drug_classes", c, [*CLASSES, PLACEBO], "simulate_toxicity")
             if SIGNALS[c][0] not in outputs:
                 raise ValidationError(
                     f"outputs['{SIGNALS[c][0]}']", f"be given for class {c!r}", "missing", "simulate_toxicity"
@@ -513,7 +516,9 @@ def simulate_toxicity(
     drug_classes:
         The drug classes given (names in :data:`~oncoimmune.toxicity.CLASSES`): one list for every
         patient (an arm) or one list per patient. ``None``: every class whose signal is non-zero.
-        A class not listed contributes nothing even if its signal is present.
+        A class not listed contributes nothing even if its signal is present. ``"placebo"``
+        (:data:`~oncoimmune.toxicity.PLACEBO`) adds a double-blind design's matched placebo, given until
+        ``off_treatment_day``: no drive, but events while it is given are managed.
     management:
         Apply the management rules (holds, discontinuation, corticosteroids, tocilizumab).
     patient_ids:

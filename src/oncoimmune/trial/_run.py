@@ -249,7 +249,10 @@ class _ArmRun:
             last = np.zeros(self.idx.size)
         else:
             adms = self.administrations()
-            days = np.array(sorted({a.time_days for a in adms}))
+            days = {a.time_days for a in adms}
+            if self.arm.placebo_every_weeks:  # matched placebo infusions keep the patient on study treatment
+                days |= set(np.arange(0.0, end + 1e-9, 7.0 * self.arm.placebo_every_weeks).tolist())
+            days = np.array(sorted(days))
             last = np.array([days[days <= s].max() if np.any(days <= s) else 0.0 for s in stop_days])
             checkpoint_days = np.array(sorted({a.time_days for a in adms if self.drug_class.get(a.drug) in CHECKPOINT}))
         window = np.stack([np.zeros(self.idx.size), np.minimum(last + AE_FOLLOW_UP_DAYS, end)], axis=1)
@@ -524,7 +527,7 @@ def run_trial(
     from oncoimmune.population import COLUMNS, sample_population, to_covariates
     from oncoimmune.population._parameters import draw_plausible
     from oncoimmune.solve._status import Status
-    from oncoimmune.toxicity import drug_classes_of
+    from oncoimmune.toxicity import PLACEBO, drug_classes_of
     from oncoimmune.trial._calibration import resolve_new_lesions, resolve_population
     from oncoimmune.trial._endpoints import duration_of_response, evaluate_comparisons
     from oncoimmune.trial._lesions import NewLesionModel
@@ -638,6 +641,8 @@ def run_trial(
         run.simulate(stop, np.arange(idx.size))
         failed, deaths, resp = run.read()
         classes = () if arm.untreated else drug_classes_of(arm.regimen)
+        if arm.placebo_every_weeks:
+            classes = (*classes, PLACEBO)
         tox = run.toxicity(classes, stop, on_until(resp)) if spec.toxicity.enabled else None
         passes = np.ones(idx.size, dtype=np.int8)
         if not arm.untreated:

@@ -136,6 +136,24 @@ class ArmSpec(_Frozen):
     name: str = Field(min_length=1, max_length=80)
     regimen: str = Field(min_length=1, description='Regimen text, e.g. "pembrolizumab 200 mg q3w", or "none"')
     ratio: int = Field(default=1, ge=1, le=20, description="Randomisation weight (2 for a 2:1 arm)")
+    placebo_every_weeks: float | None = Field(
+        default=None,
+        gt=0,
+        le=52,
+        allow_inf_nan=False,
+        description="Double-blind design: matched placebo infusions every N weeks from day 0 until treatment "
+        "ends (progression, maximum duration, discontinuation). No drug, but the patient stays on study "
+        "treatment: adverse events then are managed and collected up to 100 days after the last infusion",
+    )
+
+    @model_validator(mode="after")
+    def _placebo_with_drug(self) -> ArmSpec:
+        if self.placebo_every_weeks is not None and self.untreated:
+            raise ValueError(
+                "placebo_every_weeks needs a drug regimen (matched placebo next to it); a placebo-only arm is "
+                f"not modelled, got regimen {self.regimen!r}"
+            )
+        return self
 
     @field_validator("regimen")
     @classmethod

@@ -49,7 +49,6 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         misses=(
             "nivolumab + ipilimumab: orr",
             "nivolumab + ipilimumab: ae_discontinuation",
-            "ipilimumab: ae_discontinuation",
         ),
     ),
     "atkins1999_il2": ValidationRun(
