@@ -362,3 +362,9 @@ def test_simulate_toxicity_accepts_placebo_and_rejects_unknown_classes():
     with pytest.raises(UnknownNameError) as err:
         simulate_toxicity(out, T, seed=1, drug_classes=["anti-CTLA-4", "placebos"])
     assert err.value.field == "drug_classes"
+    # a placebo is matched to a drug: alone it is refused (nothing would be managed without a drug)
+    from oncoimmune.errors import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        simulate_toxicity(out, T, seed=1, drug_classes=["placebo"])
+    assert err.value.field == "drug_classes"

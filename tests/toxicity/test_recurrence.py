@@ -76,12 +76,12 @@ def _hold(term, start, stop, scope="all"):
     return {"kind": "hold", "start": start, "stop": stop, "scope": scope, "level": None, "term": term, "grade": 2}
 
 
-def _recur(eps, acts, end=400.0, dose_days=None):
+def _recur(eps, acts, end=400.0, dose_days=None, checkpoint=frozenset()):
     from oncoimmune.toxicity._simulate import _grade_tables, _recurrences
 
     tables = {k: _grade_tables(k) for k in TERMS}
     u = np.zeros(4 * len(TERMS))  # every draw recurs, after the shortest delay
-    return _recurrences(eps, acts, end, 365.0, u, tables, dose_days)
+    return _recurrences(eps, acts, end, 365.0, u, tables, dose_days, checkpoint)
 
 
 def _case(term, cause, onset=30.0):
@@ -155,3 +155,23 @@ def test_a_bad_treatment_end_is_refused_naming_the_field():
     for bad in ([1.0, 2.0], float("nan"), np.full(10, np.inf)):
         with pytest.raises(ValidationError, match="treatment_end"):
             simulate_toxicity(out, T, seed=SEED, treatment_end=bad)
+
+
+def test_no_rechallenge_once_every_checkpoint_drug_is_stopped_though_placebo_goes_on():
+    # ipilimumab with matched placebo: grade 3 hepatitis on day 15 stops ipilimumab alone (the placebo goes on,
+    # a partial discontinuation) and holds the placebo to day 30; ipilimumab's day-63 dose is not given, so
+    # nothing is rechallenged. On the combination nivolumab is still given: its dose after the hold rechallenges
+    from oncoimmune.toxicity._management import manage
+
+    ep = {"row": 0, "term": "hepatitis", "grade": 3, "onset_day": 15.0, "cause": "anti-CTLA-4", "resolution_day": 30.0}
+    course = {"anti-CTLA-4": (0.0, 63.0)}
+    blinded = frozenset({"anti-CTLA-4", "placebo"})
+    acts = manage([ep], blinded, course, off_day=400.0)
+    assert [(a["kind"], a["scope"]) for a in acts if a["kind"] == "discontinue"] == [("discontinue", "anti-CTLA-4")]
+    ipi_days = np.array([0.0, 21.0, 42.0, 63.0])
+    assert _recur([ep], acts, dose_days=ipi_days, checkpoint=frozenset({"anti-CTLA-4"})) == []
+    combo = frozenset({"anti-PD-1", "anti-CTLA-4"})
+    acts = manage([ep], combo, course, off_day=400.0)
+    nivo_days = np.arange(0.0, 400.0, 14.0)
+    again = _recur([ep], acts, dose_days=nivo_days, checkpoint=combo)
+    assert len(again) == 1 and again[0]["onset_day"] > 30.0

@@ -75,7 +75,23 @@ def small():
             {"arms": [{"name": "a", "regimen": "nivolumab 3 mg/kg q2w", "placebo_every_weeks": -2}]},
             "arms[0].placebo_every_weeks",
         ),
-        ({"arms": [{"name": "a", "regimen": "none", "placebo_every_weeks": 2}]}, "arms[0]"),
+        ({"arms": [{"name": "a", "regimen": "none", "placebo_every_weeks": 2}]}, "arms[0].placebo_every_weeks"),
+        (
+            {"arms": [{"name": "a", "regimen": "rituximab 375 mg/m2 q1w x4", "placebo_every_weeks": 2}]},
+            "arms[0].placebo_every_weeks",
+        ),
+        (
+            {"arms": [{"name": "a", "regimen": "nivolumab 3 mg/kg q2w", "placebo_every_weeks": 0.5}]},
+            "arms[0].placebo_every_weeks",
+        ),
+        (
+            {"arms": [{"name": "a", "regimen": "nivolumab 3 mg/kg q2w", "placebo_every_weeks": float("nan")}]},
+            "arms[0].placebo_every_weeks",
+        ),
+        (
+            {"arms": [{"name": "a", "regimen": "nivolumab 3 mg/kg q2w", "placebo_every_weeks": True}]},
+            "arms[0].placebo_every_weeks",
+        ),
         (
             {
                 "analysis": {"population": "treated", "treated_with": "nivolumab"},

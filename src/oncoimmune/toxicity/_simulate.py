@@ -200,6 +200,14 @@ def _classes_per_patient(drug_classes, outputs, shape) -> list[frozenset[str]]:
             )
         per = [frozenset([x] if isinstance(x, str) else x) for x in items]
     for cl in per:
+        if PLACEBO in cl and not cl - {PLACEBO}:
+            raise ValidationError(
+                "drug_classes",
+                "name a drug class next to 'placebo' (the placebo is matched to a drug; a placebo-only arm is not "
+                "modelled)",
+                sorted(cl),
+                "simulate_toxicity",
+            )
         for c in cl:
             if c == PLACEBO:
                 continue
@@ -641,7 +649,9 @@ def simulate_toxicity(
                 u_rec = _recurrence_uniforms(int(seed), int(ids[p]))
                 again: list[dict] = []
                 for _ in range(len(HAZARD_TERMS) + 1):
-                    found = _recurrences(eps, acts, float(t_end[p]), float(win[p, 1]), u_rec, tables, re_days)
+                    found = _recurrences(
+                        eps, acts, float(t_end[p]), float(win[p, 1]), u_rec, tables, re_days, classes[p] & CHECKPOINT
+                    )
                     if found == again:
                         break
                     again = found
@@ -676,15 +686,18 @@ _RECHALLENGE_CAUSES = CHECKPOINT | {INTERACTION}
 """Causes whose events recur on rechallenge (the checkpoint antibodies; Dolladille 2020 is about them)."""
 
 
-def _recurrences(eps, acts, end, collect_end, u, tables, dose_days=None) -> list[dict]:
+def _recurrences(eps, acts, end, collect_end, u, tables, dose_days=None, checkpoint=frozenset()) -> list[dict]:
     """Recurrences of one patient's held, checkpoint-caused, immune-related events on rechallenge: the first
     checkpoint dose (``dose_days``; ``None``: continuous exposure) on or after the end of every hold covering
-    the checkpoint drugs then, given no later than the last dose ``end`` and before everything was stopped;
-    at most one per term (its uniforms ``u``)."""
-    stop_all = min(
-        (a["start"] for a in acts if a["kind"] == "discontinue" and a["scope"] == "all"),
-        default=math.inf,
-    )
+    the checkpoint drugs then, given no later than the last dose ``end`` and before every checkpoint class
+    the patient receives (``checkpoint``) was stopped (a matched placebo left given is no rechallenge); at
+    most one per term (its uniforms ``u``)."""
+    stop_all, gone = math.inf, set()
+    for a in sorted((a for a in acts if a["kind"] == "discontinue"), key=lambda a: a["start"]):
+        gone |= set(checkpoint) if a["scope"] == "all" else set(a["scope"].split(","))
+        if a["scope"] == "all" or (checkpoint and set(checkpoint) <= gone):
+            stop_all = a["start"]
+            break
     holds = [
         (a["start"], a["stop"] if np.isfinite(a["stop"]) else math.inf)
         for a in acts

@@ -607,7 +607,7 @@ def _summary_table(result: Any) -> str:
         headers += ["Grade ≥3 AE", "AE leading to discontinuation"]
     if extra_failed:
         headers.append("Failed simulations")
-    regimens = {a.name: a.regimen for a in result.spec.arms}
+    regimens = {a.name: a.treatment_text for a in result.spec.arms}
     rows = []
     for arm in arms:
         s = summ.get(arm, {})
@@ -806,7 +806,7 @@ def render_report(result: Any, figures: Sequence[ReportFigure]) -> str:
     spec_yaml = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
     prov_json = json.dumps(prov, indent=2, ensure_ascii=False, default=str)
     arms_list = "".join(
-        f"<li><b>{e(a.name)}</b>: {e(a.regimen)}" + (f" (ratio {a.ratio})" if a.ratio != 1 else "") + "</li>"
+        f"<li><b>{e(a.name)}</b>: {e(a.treatment_text)}" + (f" (ratio {a.ratio})" if a.ratio != 1 else "") + "</li>"
         for a in spec.arms
     )
     figs = "\n".join(

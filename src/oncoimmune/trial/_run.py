@@ -724,7 +724,7 @@ def run_trial(
         arm_summary[arm.name] = {
             "n": int(analysed.sum()),
             "n_randomised": int(idx.size),
-            "regimen": arm.regimen,
+            "regimen": arm.treatment_text,
             "orr": rates["orr"],
             "cr": rates["cr"],
             "dcr": rates["dcr"],

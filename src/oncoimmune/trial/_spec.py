@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from oncoimmune._validate import read_yaml
@@ -138,22 +138,43 @@ class ArmSpec(_Frozen):
     ratio: int = Field(default=1, ge=1, le=20, description="Randomisation weight (2 for a 2:1 arm)")
     placebo_every_weeks: float | None = Field(
         default=None,
-        gt=0,
+        ge=1,
         le=52,
         allow_inf_nan=False,
-        description="Double-blind design: matched placebo infusions every N weeks from day 0 until treatment "
-        "ends (progression, maximum duration, discontinuation). No drug, but the patient stays on study "
-        "treatment: adverse events then are managed and collected up to 100 days after the last infusion",
+        description="Double-blind design: matched placebo infusions every N weeks (1 to 52) from day 0 until "
+        "treatment ends (progression, maximum duration, discontinuation). No drug, but the patient stays on "
+        "study treatment: adverse events then are managed and collected up to 100 days after the last infusion",
     )
 
-    @model_validator(mode="after")
-    def _placebo_with_drug(self) -> ArmSpec:
-        if self.placebo_every_weeks is not None and self.untreated:
+    @field_validator("placebo_every_weeks", mode="before")
+    @classmethod
+    def _not_a_flag(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError(f"must be a number of weeks, not {v!r}")
+        return v
+
+    @field_validator("placebo_every_weeks")
+    @classmethod
+    def _placebo_next_to_a_drug(cls, v: float | None, info: ValidationInfo) -> float | None:
+        regimen = info.data.get("regimen")
+        if v is None or regimen is None:
+            return v
+        from oncoimmune.toxicity import drug_classes_of
+
+        untreated = regimen.strip().lower() in ("none", "untreated", "best supportive care")
+        if untreated or not drug_classes_of(regimen):
             raise ValueError(
-                "placebo_every_weeks needs a drug regimen (matched placebo next to it); a placebo-only arm is "
-                f"not modelled, got regimen {self.regimen!r}"
+                "needs a regimen with a drug the side-effect model knows (the placebo is matched to it); a "
+                f"placebo-only arm is not modelled, got regimen {regimen!r}"
             )
-        return self
+        return v
+
+    @property
+    def treatment_text(self) -> str:
+        """The regimen as reports show it: with ``+ matched placebo every N weeks`` in a double-blind arm."""
+        if self.placebo_every_weeks is None:
+            return self.regimen
+        return f"{self.regimen} + matched placebo every {self.placebo_every_weeks:g} weeks"
 
     @field_validator("regimen")
     @classmethod
