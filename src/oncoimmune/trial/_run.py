@@ -239,22 +239,12 @@ class _ArmRun:
         starts later holds or discontinues nothing of it (:func:`oncoimmune.toxicity.manage`).
         """
         from oncoimmune.toxicity import simulate_toxicity
-        from oncoimmune.toxicity._management import CHECKPOINT
 
         bad = self.status != 0
         outs = {k: np.where(bad[:, None], 0.0, self.outs[k]) for k in _TOXICITY_KEYS}
         end = float(self.grid[-1])
-        checkpoint_days = np.zeros(0)
-        if self.arm.untreated or self.idx.size == 0:
-            last = np.zeros(self.idx.size)
-        else:
-            adms = self.administrations()
-            days = {a.time_days for a in adms}
-            if self.arm.placebo_every_weeks:  # matched placebo infusions keep the patient on study treatment
-                days |= set(np.arange(0.0, end + 1e-9, 7.0 * self.arm.placebo_every_weeks).tolist())
-            days = np.array(sorted(days))
-            last = np.array([days[days <= s].max() if np.any(days <= s) else 0.0 for s in stop_days])
-            checkpoint_days = np.array(sorted({a.time_days for a in adms if self.drug_class.get(a.drug) in CHECKPOINT}))
+        days, checkpoint_days = self.study_days
+        last = np.array([days[days <= s].max() if np.any(days <= s) else 0.0 for s in stop_days])
         window = np.stack([np.zeros(self.idx.size), np.minimum(last + AE_FOLLOW_UP_DAYS, end)], axis=1)
         return simulate_toxicity(
             outs,
@@ -269,6 +259,21 @@ class _ArmRun:
             course=self.finite_courses,
             off_treatment_day=on_until,
         )
+
+    @cached_property
+    def study_days(self) -> tuple[np.ndarray, np.ndarray]:
+        """Planned days of study treatment (every dose and matched-placebo infusion) and of checkpoint doses,
+        sorted; empty for an untreated arm. The same for every patient and pass."""
+        from oncoimmune.toxicity._management import CHECKPOINT
+
+        if self.arm.untreated or self.idx.size == 0:
+            return np.zeros(0), np.zeros(0)
+        adms = self.administrations()
+        days = {a.time_days for a in adms}
+        if self.arm.placebo_every_weeks:  # matched placebo infusions keep the patient on study treatment
+            days |= set(np.arange(0.0, float(self.grid[-1]) + 1e-9, 7.0 * self.arm.placebo_every_weeks).tolist())
+        checkpoint = {a.time_days for a in adms if self.drug_class.get(a.drug) in CHECKPOINT}
+        return np.array(sorted(days)), np.array(sorted(checkpoint))
 
     @cached_property
     def finite_courses(self) -> dict[str, tuple[float, float]]:

@@ -130,6 +130,14 @@ class PopulationSpec(_Frozen):
         return v
 
 
+_UNTREATED_REGIMENS = ("none", "untreated", "best supportive care")
+"""Regimen texts that give no drug (an untreated control arm)."""
+
+
+def _untreated(regimen: str) -> bool:
+    return regimen.strip().lower() in _UNTREATED_REGIMENS
+
+
 class ArmSpec(_Frozen):
     """One arm: a name, a regimen as clinics write it (or ``none``), and its randomisation weight."""
 
@@ -161,8 +169,7 @@ class ArmSpec(_Frozen):
             return v
         from oncoimmune.toxicity import drug_classes_of
 
-        untreated = regimen.strip().lower() in ("none", "untreated", "best supportive care")
-        if untreated or not drug_classes_of(regimen):
+        if _untreated(regimen) or not drug_classes_of(regimen):
             raise ValueError(
                 "needs a regimen with a drug the side-effect model knows (the placebo is matched to it); a "
                 f"placebo-only arm is not modelled, got regimen {regimen!r}"
@@ -179,7 +186,7 @@ class ArmSpec(_Frozen):
     @field_validator("regimen")
     @classmethod
     def _parses(cls, v: str) -> str:
-        if v.strip().lower() in ("none", "untreated", "best supportive care"):
+        if _untreated(v):
             return v
         from oncoimmune.treatments._doses import Regimen
 
@@ -191,7 +198,7 @@ class ArmSpec(_Frozen):
 
     @property
     def untreated(self) -> bool:
-        return self.regimen.strip().lower() in ("none", "untreated", "best supportive care")
+        return _untreated(self.regimen)
 
 
 class ScanSpec(_Frozen):
