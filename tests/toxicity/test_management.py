@@ -368,3 +368,62 @@ def test_simulate_toxicity_accepts_placebo_and_rejects_unknown_classes():
     with pytest.raises(ValidationError) as err:
         simulate_toxicity(out, T, seed=1, drug_classes=["placebo"])
     assert err.value.field == "drug_classes"
+
+
+def test_the_2011_yervoy_label_stops_the_regimen_for_a_severe_organ_reaction_during_the_course():
+    # first YERVOY label (2011): permanently discontinue for severe immune-mediated reactions; withhold for
+    # moderate ones and symptomatic endocrinopathy; rash only when complicated (SJS/TEN, ulceration)
+    course = {"anti-CTLA-4": (0.0, 63.0)}
+    for term in ("other", "arthralgia", "hepatitis"):
+        now = manage([_ep(term, 3)], ICI, course)
+        then = manage([_ep(term, 3)], ICI, course, label="yervoy_2011")
+        assert ("hold", "all", None) in _kinds(now) and ("discontinue", "all", None) not in _kinds(now)
+        assert [(a["kind"], a["scope"], a["start"]) for a in then if a["kind"] != "steroid"] == [
+            ("discontinue", "all", 30.0)
+        ]
+        # the high-dose course the label asks for comes with it
+        assert ("steroid", "all", "high") in _kinds(then)
+    # not for grade 3 rash, hypothyroidism or fatigue, nor after the fourth dose (the nivolumab phase), nor
+    # without anti-CTLA-4 in the regimen
+    for term in ("rash_pruritus", "hypothyroidism", "fatigue"):
+        assert _kinds(manage([_ep(term, 3)], ICI, course, label="yervoy_2011")) == _kinds(
+            manage([_ep(term, 3)], ICI, course)
+        )
+    late = [_ep("other", 3, onset=80.0, resolution=95.0)]
+    assert _kinds(manage(late, ICI, course, label="yervoy_2011")) == _kinds(manage(late, ICI, course))
+    pd1 = frozenset({"anti-PD-1"})
+    assert _kinds(manage([_ep("other", 3)], pd1, label="yervoy_2011")) == [
+        ("hold", "all", None),
+        ("steroid", "all", "high"),
+    ]
+    # grade 2 is withheld under both labels
+    assert ("discontinue", "all", None) not in _kinds(manage([_ep("other", 2)], ICI, course, label="yervoy_2011"))
+
+
+def test_the_checkpoint_label_is_checked_and_changes_only_the_management():
+    from oncoimmune.errors import ValidationError
+
+    with pytest.raises(ValidationError) as err:
+        manage([_ep("other", 3)], ICI, label="yervoy")
+    assert err.value.field == "label"
+    out = arm("nivolumab+ipilimumab", 2000)
+    kw = {"seed": 3, "course": {"anti-CTLA-4": (0.0, 63.0)}}
+    now = simulate_toxicity(out, T, **kw)
+    then = simulate_toxicity(out, T, checkpoint_label="yervoy_2011", **kw)
+    assert then.provenance["checkpoint_label"] == "yervoy_2011" and now.provenance["checkpoint_label"] == "current"
+    # the same first events (the drive is untouched); more patients stop, each extra stop on the onset day of a
+    # grade >= 3 organ event during the ipilimumab course
+    first = ["patient", "term"]
+    assert now.episodes.groupby(first).onset_day.min().equals(then.episodes.groupby(first).onset_day.min())
+    assert then.discontinuation_rate() > now.discontinuation_rate() + 0.05
+    d_now, d_then = now.discontinuation_day(), then.discontinuation_day()
+    ep = then.episodes
+    severe = ep[
+        (ep["grade"] >= 3) & ep["term"].isin(["arthralgia", "diarrhoea_colitis", "hepatitis", "pneumonitis", "other"])
+    ]
+    for p in np.flatnonzero(d_then < d_now):
+        mine = severe[(severe["patient"] == p) & (severe["onset_day"] <= 63.0)]
+        assert d_then[p] in set(mine["onset_day"])
+    with pytest.raises(ValidationError) as err:
+        simulate_toxicity(out, T, checkpoint_label="2011", **kw)
+    assert err.value.field == "checkpoint_label"

@@ -303,6 +303,36 @@ def test_matched_placebo_keeps_the_ipilimumab_arm_on_study_treatment():
     assert (day[both] <= prog[both]).all()
 
 
+def test_the_2011_yervoy_label_stops_more_combination_patients_during_the_ipilimumab_course():
+    # CheckMate 067 enrolled under the first YERVOY label (permanently discontinue for severe immune-mediated
+    # reactions). The same 200 combination patients under it and under the current labels: the extra stops are
+    # all within the four-dose course (days 0-63) and before progression, and the summary says which label
+    def trial(label):
+        data = json.loads(json.dumps(BASE))
+        data.update(patients=200, follow_up={"months": 18}, toxicity={"checkpoint_label": label})
+        data["arms"] = [
+            {
+                "name": "combination",
+                "regimen": "nivolumab 1 mg/kg + ipilimumab 3 mg/kg q3w x4 then nivolumab 3 mg/kg q2w",
+            }
+        ]
+        return run_trial(trial_spec_from_dict(data))
+
+    now, then = trial("current"), trial("yervoy_2011")
+    a, b = now.patients, then.patients
+    assert np.array_equal(a["patient_id"], b["patient_id"])
+    assert then.summary["provenance"]["management"]["checkpoint_label"] == "yervoy_2011"
+    assert now.summary["provenance"]["management"]["checkpoint_label"] == "current"
+    extra = b["discontinued"].to_numpy() & ~a["discontinued"].to_numpy()
+    assert extra.sum() >= 5
+    day = b["discontinuation_day"].to_numpy(float)[extra]
+    assert (day <= 63.0).all()
+    prog = b["progression_day"].to_numpy(float)[extra]
+    assert not (prog < day).any()
+    rate = {k: r.summary["arms"]["combination"]["ae_discontinuation"] for k, r in (("now", now), ("then", then))}
+    assert rate["then"] > rate["now"]
+
+
 def test_steroids_blunt_the_response_of_the_patients_given_them(managed):
     # the same trial with inert corticosteroids (Imax 0): only the steroid-treated patients change,
     # and they shrink less with active steroids

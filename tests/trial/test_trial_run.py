@@ -68,6 +68,7 @@ def small():
         ({"colour": "blue"}, "colour"),
         ({"analysis": {"population": "per protocol"}}, "analysis.population"),
         ({"treatment": {"oral_input": "smooth"}}, "treatment.oral_input"),
+        ({"toxicity": {"checkpoint_label": "2011"}}, "toxicity.checkpoint_label"),
         ({"analysis": {"treated_with": "pembrolizumab"}}, "analysis.treated_with"),
         ({"analysis": {"population": "treated", "treated_with": "unobtainium"}}, "analysis.treated_with"),
         ({"analysis": {"population": "treated"}}, "arms[1].regimen"),  # the control arm gives no drug

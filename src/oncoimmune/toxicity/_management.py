@@ -14,6 +14,10 @@ each patient's episodes in order of onset:
   weeks) after its onset discontinues the held drugs on that day (unless treatment ended for another
   reason by then), and a second grade 3 episode of the
   same term treated with corticosteroids (a recurrence) discontinues them at its onset;
+* under the first YERVOY label (``label="yervoy_2011"``, in force when CheckMate 067 enrolled), a grade ≥ 3
+  episode of an organ term (:data:`~oncoimmune.toxicity._parameters.YERVOY_2011_SEVERE`: not rash, fatigue,
+  nausea or hypothyroidism) while the anti-CTLA-4 course is given permanently stops the whole regimen
+  (the current labels withhold for grade 3 and stop only for colitis);
 * **reduce** the dose of the drugs in the hold's scope from onset on
   (:data:`~oncoimmune.toxicity._parameters.DOSE_REDUCTION`: 75 % after grade 4 neutropenia, at most
   twice; a third grade 4 episode discontinues them);
@@ -50,13 +54,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from oncoimmune.errors import ValidationError
 from oncoimmune.toxicity._parameters import (
+    CHECKPOINT_LABELS,
     COURSE_COMPLETION_DAYS,
     DOSE_REDUCTION,
     HOLD_LIMIT_DAYS,
     IMMUNE_RELATED_TERMS,
     MANAGEMENT,
     STEROIDS,
+    YERVOY_2011_SEVERE,
 )
 
 __all__ = ["CHECKPOINT", "STEROID_DOSING", "feedback", "manage", "steroid_course"]
@@ -81,6 +88,7 @@ def manage(
     classes: frozenset[str],
     course: Mapping[str, tuple[float, float]] | None = None,
     off_day: float = math.inf,
+    label: str = "current",
 ) -> list[dict]:
     """Actions for one patient.
 
@@ -98,6 +106,12 @@ def manage(
     off_day:
         Day treatment ends for reasons other than adverse events (progression, the maximum duration);
         default: never.
+    label:
+        Which checkpoint labels the discontinuation rules follow
+        (:data:`~oncoimmune.toxicity._parameters.CHECKPOINT_LABELS`): ``"current"`` (default) or
+        ``"yervoy_2011"``, which adds the first YERVOY label's rule: a grade >= 3 episode of a term of
+        :data:`~oncoimmune.toxicity._parameters.YERVOY_2011_SEVERE` while the anti-CTLA-4 course is given
+        permanently stops the whole regimen.
 
     Returns
     -------
@@ -107,6 +121,8 @@ def manage(
         (steroid level; for ``reduce`` the dose factor as text, e.g. ``"0.75"``), ``term`` and ``grade``
         of the episode that triggered it.
     """
+    if label not in CHECKPOINT_LABELS:
+        raise ValidationError("label", f"be one of {', '.join(CHECKPOINT_LABELS)}", label, "manage")
     actions: list[dict] = []
     systemic = classes - {"CAR-T"}
     if not classes:
@@ -169,6 +185,9 @@ def manage(
             if stop_scope.removeprefix("all-with:") in live:
                 action, base_scope = "discontinue", "all"
             stop_scope = ""
+        if label == "yervoy_2011" and grade >= 3 and term in YERVOY_2011_SEVERE.value and "anti-CTLA-4" in live:
+            # the first YERVOY label: permanently discontinue for severe immune-mediated reactions
+            action, base_scope, stop_scope = "discontinue", "all", ""
         if label_rules and grade == 3 and treat and term in IMMUNE_RELATED_TERMS:
             severe_treated[term] = severe_treated.get(term, 0) + 1
             if severe_treated[term] > 1:  # recurrent severe reaction needing immunosuppression

@@ -21,6 +21,7 @@ __all__ = [
     "CART",
     "CART_THRESHOLDS",
     "CHECKPOINT_DISCONTINUATION",
+    "CHECKPOINT_LABELS",
     "COMBINE_P",
     "DOSE_REDUCTION",
     "DRIVER_EC50",
@@ -33,6 +34,7 @@ __all__ = [
     "STEROIDS",
     "TERMS",
     "WEIGHTS",
+    "YERVOY_2011_SEVERE",
     "TermSpec",
     "Value",
 ]
@@ -526,6 +528,31 @@ discontinues the held drugs (patients on a checkpoint antibody), unless treatmen
 (progression) by then; a course that ended during the hold is discontinued too (its doses were missed). The
 corticosteroid courses of :data:`STEROIDS` end within 6 weeks, so the label's steroid-taper clause never
 applies here."""
+
+CHECKPOINT_LABELS = ("current", "yervoy_2011")
+"""The checkpoint-label versions the management can follow (``manage(label=...)``, a trial spec's
+``toxicity.checkpoint_label``). ``current``: the OPDIVO/YERVOY labels of :data:`CHECKPOINT_DISCONTINUATION`
+(withhold for grade 3). ``yervoy_2011``: the first YERVOY label as well (:data:`YERVOY_2011_SEVERE`), which
+was in force when CheckMate 067 enrolled (2013-2014)."""
+
+YERVOY_2011_SEVERE = Value(
+    frozenset({"arthralgia", "diarrhoea_colitis", "hepatitis", "pneumonitis", "other"}),
+    "-",
+    "YERVOY US prescribing information, initial approval 2011 (boxed warning and section 2.2, as copied on "
+    "120ty.net and in the Lexicomp ipilimumab monograph, found with the search tool): 'Permanently discontinue "
+    "YERVOY and initiate systemic high-dose corticosteroid therapy for severe immune-mediated reactions'; "
+    "withhold for moderate reactions and for symptomatic endocrinopathy; the severe reactions listed are colitis, "
+    "AST or ALT > 5 x ULN (CTCAE grade 3 hepatitis), rash only when complicated (Stevens-Johnson syndrome, "
+    "toxic epidermal necrolysis, full-thickness ulceration), severe neuropathy and severe reactions of any organ "
+    "(nephritis, pneumonitis, pancreatitis, myocarditis), V. Here: grade >= 3 of these terms while the "
+    "anti-CTLA-4 course is given stops the whole regimen, as the OPDIVO + YERVOY label does for colitis (U for "
+    "the combination's other terms: the trial stopped both drugs in induction, Schadendorf J Clin Oncol "
+    "2017;35:3807, R); grade 3 rash and hypothyroidism are held, fatigue and nausea follow the general rule; the "
+    "residual term counts as an organ reaction (U: it holds laboratory events a protocol may exempt)",
+    "V",
+)
+"""Terms whose grade >= 3 episode, while an anti-CTLA-4 course is given, permanently discontinues the
+regimen under the 2011 YERVOY label (``label="yervoy_2011"``)."""
 
 COURSE_COMPLETION_DAYS = {
     "anti-CTLA-4": Value(

@@ -88,6 +88,7 @@ from oncoimmune.toxicity._drivers import (
 from oncoimmune.toxicity._haematology import marrow
 from oncoimmune.toxicity._management import CHECKPOINT, manage
 from oncoimmune.toxicity._parameters import (
+    CHECKPOINT_LABELS,
     COMBINE_P,
     DRIVER_EC50,
     HAEM,
@@ -505,6 +506,7 @@ def simulate_toxicity(
     rechallenge_days: Sequence[float] | np.ndarray | None = None,
     course: Mapping[str, tuple[float, float]] | None = None,
     off_treatment_day: float | Sequence[float] | np.ndarray | None = None,
+    checkpoint_label: str = "current",
 ) -> ToxicityResult:
     """Simulate adverse events, their grades and their management for virtual patients.
 
@@ -558,6 +560,10 @@ def simulate_toxicity(
     off_treatment_day:
         Day each patient's treatment ends for reasons other than adverse events (progression, the maximum
         duration), one value or one per patient. Default: never.
+    checkpoint_label:
+        The checkpoint-label version the management follows: ``"current"`` (default) or
+        ``"yervoy_2011"`` (the first YERVOY label: a severe immune-mediated reaction during the
+        ipilimumab course permanently stops the regimen; :func:`oncoimmune.toxicity.manage`).
 
     Returns
     -------
@@ -580,6 +586,10 @@ def simulate_toxicity(
         re_days = np.sort(np.asarray(rechallenge_days, dtype=float).ravel())
         if not np.all(np.isfinite(re_days)):
             raise ValidationError("rechallenge_days", "be finite days", rechallenge_days, "simulate_toxicity")
+    if checkpoint_label not in CHECKPOINT_LABELS:
+        raise ValidationError(
+            "checkpoint_label", f"be one of {', '.join(CHECKPOINT_LABELS)}", checkpoint_label, "simulate_toxicity"
+        )
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValidationError("chunk_size", "be an integer >= 1", chunk_size, "simulate_toxicity")
     shape = (n, len(t))
@@ -641,7 +651,7 @@ def simulate_toxicity(
             by_patient.setdefault(ep["row"], []).append(ep)
         for p in range(n):
             eps = by_patient.get(p, [])
-            acts = manage(eps, classes[p], courses, float(off[p]))
+            acts = manage(eps, classes[p], courses, float(off[p]), checkpoint_label)
             if classes[p] & CHECKPOINT:
                 # a recurrence comes after the rechallenge it follows, so the actions before it stay as they
                 # were; one can stop everything before another's rechallenge, which then never happens:
@@ -655,7 +665,7 @@ def simulate_toxicity(
                     if found == again:
                         break
                     again = found
-                    acts = manage(eps + again, classes[p], courses, float(off[p]))
+                    acts = manage(eps + again, classes[p], courses, float(off[p]), checkpoint_label)
                 episodes += again
             for act in acts:
                 act["patient"] = p
@@ -678,7 +688,12 @@ def simulate_toxicity(
         notes=tuple(notes),
         seed=int(seed),
         management=management,
-        provenance={"model": "oncoimmune.toxicity", "seed": int(seed), "n_patients": n},
+        provenance={
+            "model": "oncoimmune.toxicity",
+            "seed": int(seed),
+            "n_patients": n,
+            "checkpoint_label": checkpoint_label,
+        },
     )
 
 

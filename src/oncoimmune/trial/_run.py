@@ -258,6 +258,7 @@ class _ArmRun:
             rechallenge_days=checkpoint_days,
             course=self.finite_courses,
             off_treatment_day=on_until,
+            checkpoint_label=self.spec.toxicity.checkpoint_label,
         )
 
     @cached_property
@@ -806,6 +807,7 @@ def run_trial(
             "management": {
                 "feedback": bool(spec.toxicity.enabled and spec.toxicity.management and spec.toxicity.feedback),
                 "corticosteroids_modelled": steroid_slot,
+                "checkpoint_label": spec.toxicity.checkpoint_label,
                 "max_passes": MAX_MANAGEMENT_PASSES,
                 "unsettled": unsettled,
             },

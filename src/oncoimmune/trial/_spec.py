@@ -314,6 +314,11 @@ class ToxicitySpec(_Frozen):
     """Feed the management back into the treatment: skip held doses and give the corticosteroid
     courses (which damp T-cell priming and expansion in io_qsp). ``False`` records the actions only
     (permanent discontinuation still stops dosing)."""
+    checkpoint_label: Literal["current", "yervoy_2011"] = "current"
+    """Which checkpoint labels the discontinuation rules follow: ``current`` (the OPDIVO/YERVOY labels now:
+    withhold for grade 3) or ``yervoy_2011`` (the first YERVOY label, in force when CheckMate 067 enrolled:
+    a severe immune-mediated reaction during the ipilimumab course permanently stops the regimen;
+    oncoimmune.toxicity.manage)."""
 
 
 class ComparisonSpec(_Frozen):
