@@ -56,6 +56,8 @@ def test_the_checkmate067_calibration_ships_with_units_sources_and_flags():
         assert dist.unit and dist.source and dist.flag, name
     assert cal.plausible["kg"].upper is not None and cal.plausible["kg"].source
     assert "tumour" in cal.death_model
+    # a share of the lost lesion volume stays visible in a share of the patients (history item 14)
+    assert 0 < cal.residual_mass["share"] < 1 and 0 < cal.residual_mass["fraction"] < 1
 
 
 @pytest.mark.parametrize("name", calibrations())
@@ -172,7 +174,7 @@ def test_metrics_are_read_from_the_trial_summary():
         (lambda d: d["targets"][0].update(tolerance=-1), "targets.0.tolerance"),
         (lambda d: d["stages"][0]["free"].update({"k_CT.median": {"lower": 1, "upper": 2}}), "stages"),
         (lambda d: d["stages"][0].update(targets=["os_rate.99"]), "stages"),
-        (lambda d: d["stages"][0]["free"]["parameters.k_CT.median"].update(lower=-1.0), "stages.0.free"),
+        (lambda d: d["stages"][0]["free"]["parameters.k_CT_CTLA4.median"].update(lower=-1.0), "stages.0.free"),
         (lambda d: d.pop("seed"), "seed"),
         (lambda d: d.update(base="no_such_calibration"), "base"),
         (
@@ -186,6 +188,10 @@ def test_metrics_are_read_from_the_trial_summary():
             "stages.0.free",
         ),
         (lambda d: d["start"].update(lesions={"rate_per_day": 0.01}), "start"),
+        (
+            lambda d: d["stages"][0]["free"].update({"residual_mass.scar": {"lower": 0.01, "upper": 0.1}}),
+            "stages.0.free",
+        ),
     ],
 )
 def test_bad_calibration_problems_name_the_field(tmp_path, edit, field):
@@ -271,6 +277,35 @@ def test_the_new_lesion_rate_is_a_knob_and_the_file_carries_it(tmp_path):
     # a spec's own entry overrides the calibration's
     spec["new_lesions"] = {"rate_per_day": 0.0}
     assert run_trial(trial_spec_from_dict(spec)).summary["provenance"]["new_lesions"]["rate_per_day"] == 0.0
+
+
+def test_the_residual_mass_share_is_a_knob_and_the_file_carries_it(tmp_path):
+    # the residue keeps cleared lesions visible: a larger share can only turn complete responses into partial
+    # ones (on the same patients), and the fitted share is the file's
+    data = yaml.safe_load(PROBLEM.read_text())
+    data.update(patients=60, seed=3)
+    data["start"]["residual_mass"] = {"share": 0.01, "fraction": 0.5}
+    data["stages"] = [
+        {
+            "targets": ["cr"],
+            "max_evaluations": 3,
+            "free": {"residual_mass.share": {"lower": 0.0, "upper": 0.5, "scale": "linear"}},
+        }
+    ]
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    journal = tmp_path / "j.jsonl"
+    doc = calibrate(load_calibration_problem(tmp_path / "p.yaml"), journal=journal)
+    points = [json.loads(line) for line in journal.read_text().splitlines()[1:]]
+    lo, hi = (min(points, key=lambda p: p["values"]["residual_mass.share"] * s) for s in (1, -1))
+    assert hi["values"]["residual_mass.share"] > 2 * lo["values"]["residual_mass.share"]
+    crs = [k for k in lo["figures"] if k.endswith(": cr")]
+    assert all(hi["figures"][k] <= lo["figures"][k] for k in crs) and any(
+        hi["figures"][k] < lo["figures"][k] for k in crs
+    )
+    best = min(points, key=lambda p: p["loss"])["values"]["residual_mass.share"]
+    assert doc["residual_mass"] == {"share": pytest.approx(best, rel=1e-5), "fraction": 0.5}
+    cal = load_calibration(str(write_calibration(doc, tmp_path / "fitted.yaml")))
+    assert cal.residual_mass["fraction"] == 0.5
 
 
 def test_a_knob_on_a_new_lesion_option_the_spec_sets_is_refused(tmp_path):

@@ -28,7 +28,7 @@ BASE = {
     "scans": {"every_weeks": 8},
     "follow_up": {"months": 12},
 }
-CALIBRATED = ["k_CT", "pdl1_tme", "k_clear", "f_e0", "nu_CTLA4"]  # what checkmate067 makes vary
+CALIBRATED = ["k_CT", "pdl1_tme", "k_clear", "f_e0", "nu_CTLA4", "k_CT_CTLA4", "pdl1_CTLA4"]  # checkmate067 sets these
 
 
 def spec(vpop=None, **changes):

@@ -24,7 +24,7 @@ belong with the patient's doctor.
 """
 
 from oncoimmune.trial._calibration import CALIBRATION_DIR, Calibration, calibrations, load_calibration
-from oncoimmune.trial._lesions import MAX_NEW_LESIONS, NewLesionModel, draw_new_lesion_days
+from oncoimmune.trial._lesions import MAX_NEW_LESIONS, NewLesionModel, ResidualMassModel, draw_new_lesion_days
 from oncoimmune.trial._predict import DEFAULT_THERAPIES, Prediction, predict, read_profile
 from oncoimmune.trial._recist import (
     CRITERIA,
@@ -79,6 +79,7 @@ __all__ = [
     "MeasurementNoise",
     "NewLesionModel",
     "Prediction",
+    "ResidualMassModel",
     "ResponseAssessment",
     "ResponseCriteria",
     "ScanSchedule",

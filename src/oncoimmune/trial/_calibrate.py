@@ -5,7 +5,8 @@ A calibration problem (YAML, validated; example ``examples/calibration/checkmate
 * ``spec``: the trial spec to run (a shipped name such as ``checkmate067_like`` or a path);
 * ``patients`` and ``seed``: the virtual trial every evaluation runs (common random numbers: the same
   patients, randomisation and death draws at every point, so differences come from the knobs only);
-* ``start``: the starting calibration (``parameters``, ``plausible``, ``death_model``, ``new_lesions``);
+* ``start``: the starting calibration (``parameters``, ``plausible``, ``death_model``, ``new_lesions``,
+  ``residual_mass``);
 * ``base`` (optional): a calibration to build on (a shipped name such as ``checkmate067`` or a path): its
   parameters, plausible ranges and death model are the start, and ``start`` overrides them entry by
   entry, so a problem that fits one more mechanism on a calibrated population (high-dose IL-2 on the
@@ -22,7 +23,8 @@ A calibration problem (YAML, validated; example ``examples/calibration/checkmate
 * ``stages``: a sequence of ``{free: {knob: {lower, upper, scale}}, targets: [metric names]}`` (a metric
   name selects that metric's targets in every trial of the problem); a knob
   is a dotted path into the calibration (``parameters.k_CT.median``, ``parameters.nu_CTLA4.value``,
-  ``death_model.tumour.hazard_per_day``, ``new_lesions.rate_per_day``), searched on a log or linear scale
+  ``death_model.tumour.hazard_per_day``, ``new_lesions.rate_per_day``, ``residual_mass.share``), searched on a
+  log or linear scale
   within its bounds.
 
 Each stage minimises :math:`\\sum_i w_i ((s_i - t_i)/\\tau_i)^2` over its knobs with bounded
@@ -60,6 +62,18 @@ from oncoimmune.errors import ValidationError
 from oncoimmune.trial._spec import Target, evaluate_targets, metric_value
 
 __all__ = ["CalibrationProblem", "Target", "calibrate", "evaluate_targets", "load_calibration_problem", "metric_value"]
+
+
+_OPTION_MODELS = ("new_lesions", "residual_mass")
+"""Calibration entries that are the options of a trial-level model (NewLesionModel, ResidualMassModel)."""
+
+
+def _options(head: str) -> list[str]:
+    from dataclasses import fields
+
+    from oncoimmune.trial._lesions import NewLesionModel, ResidualMassModel
+
+    return [f.name for f in fields({"new_lesions": NewLesionModel, "residual_mass": ResidualMassModel}[head])]
 
 
 class _Frozen(BaseModel):
@@ -118,9 +132,11 @@ class CalibrationProblem(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> CalibrationProblem:
-        unknown = sorted(set(self.start) - {"parameters", "plausible", "death_model", "new_lesions"})
+        unknown = sorted(set(self.start) - {"parameters", "plausible", "death_model", *_OPTION_MODELS})
         if unknown:
-            raise ValidationError("start", "take parameters, plausible, death_model and new_lesions only", unknown)
+            raise ValidationError(
+                "start", "take parameters, plausible, death_model, new_lesions and residual_mass only", unknown
+            )
         if self.base is not None:
             from oncoimmune.errors import OncoimmuneError
             from oncoimmune.trial._calibration import load_calibration
@@ -142,22 +158,18 @@ class CalibrationProblem(_Frozen):
                 head = path.split(".", 1)[0]
                 if not (
                     (head == "parameters" and path.count(".") == 2)
-                    or (head in ("death_model", "new_lesions") and "." in path)
+                    or (head in ("death_model", *_OPTION_MODELS) and "." in path)
                 ):
                     raise ValidationError(
                         f"stages.{i}.free",
-                        "name knobs as parameters.NAME.median|value|omega|fraction, death_model.PATH or "
-                        "new_lesions.OPTION",
+                        "name knobs as parameters.NAME.median|value|omega|fraction, death_model.PATH, "
+                        "new_lesions.OPTION or residual_mass.OPTION",
                         path,
                     )
-                if head == "new_lesions":
-                    from dataclasses import fields
-
-                    from oncoimmune.trial._lesions import NewLesionModel
-
-                    options = [f.name for f in fields(NewLesionModel)]
+                if head in _OPTION_MODELS:
+                    options = _options(head)
                     if path.split(".", 1)[1] not in options:
-                        raise ValidationError(f"stages.{i}.free", f"name a new_lesions option, one of {options}", path)
+                        raise ValidationError(f"stages.{i}.free", f"name a {head} option, one of {options}", path)
                 if head == "parameters" and path.endswith(".fraction"):
                     kn = st.free[path]
                     if kn.lower <= 0.0 or kn.upper > 1.0:
@@ -240,10 +252,11 @@ def _based_on(cal: Any, start: Mapping[str, Any]) -> dict[str, Any]:
         "plausible": copy.deepcopy(dict(raw.get("plausible") or {})),
         "death_model": copy.deepcopy(dict(raw.get("death_model") or {})),
     }
-    if raw.get("new_lesions"):
-        out["new_lesions"] = copy.deepcopy(dict(raw["new_lesions"]))
+    for key in _OPTION_MODELS:
+        if raw.get(key):
+            out[key] = copy.deepcopy(dict(raw[key]))
     for key, entries in start.items():
-        if key in ("death_model", "new_lesions"):  # partial options override the base's entry by entry
+        if key in ("death_model", *_OPTION_MODELS):  # partial options override the base's entry by entry
             out[key] = _deep_update(out.get(key, {}), copy.deepcopy(entries))
         else:
             out[key].update(copy.deepcopy(entries))
@@ -307,10 +320,10 @@ def calibrate(
         for i, st in enumerate(problem.stages):
             for path in st.free:
                 head, _, rest = path.partition(".")
-                if head == "new_lesions" and rest in (d.get("new_lesions") or {}):
+                if head in _OPTION_MODELS and rest in (d.get(head) or {}):
                     raise ValidationError(
                         f"stages.{i}.free",
-                        f"move a new_lesions option that the spec {label or problem.spec} does not set itself",
+                        f"move a {head} option that the spec {label or problem.spec} does not set itself",
                         path,
                     )
         # a VP keeps the parameters its VPop table gives: a knob on one of them would move nothing
@@ -351,7 +364,8 @@ def calibrate(
         d["population"]["parameters"] = cal["parameters"]
         d["population"]["plausible"] = cal["plausible"]
         d["death_model"] = cal["death_model"]
-        d["new_lesions"] = {**cal.get("new_lesions", {}), **(trial.get("new_lesions") or {})}  # the spec's win
+        for key in _OPTION_MODELS:  # the spec's own options win
+            d[key] = {**cal.get(key, {}), **(trial.get(key) or {})}
         return run_trial(trial_spec_from_dict(d, where="calibration"), workers=workers).summary
 
     def run(cal: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -453,7 +467,7 @@ def calibrate(
         "plausible": state["plausible"],
         "death_model": state["death_model"],
         # only when the problem has them, so a problem without new lesions still writes the same document
-        **({"new_lesions": state["new_lesions"]} if state.get("new_lesions") else {}),
+        **{key: state[key] for key in _OPTION_MODELS if state.get(key)},
         "targets": rows,
         "provenance": {
             "command": "oncoimmune calibrate PROBLEM.yaml --out FILE.yaml (problem below)",

@@ -10,11 +10,12 @@ new ones) with
   patient's varying parameters are redrawn (:func:`~oncoimmune.population.draw_plausible`);
 * ``death_model``: options of :class:`~oncoimmune.trial.DeathModel`;
 * ``new_lesions`` (optional): options of :class:`~oncoimmune.trial.NewLesionModel`;
+* ``residual_mass`` (optional): options of :class:`~oncoimmune.trial.ResidualMassModel`;
 * ``targets``: the published figures it was fitted to, with their tolerances;
 * ``provenance``: the command, seed, number of patients, loss, package version and date.
 
 A trial spec names one with ``calibration:``; the spec's own ``population.parameters`` and
-``death_model`` and ``new_lesions`` entries override the calibration's, key by key.
+``death_model``, ``new_lesions`` and ``residual_mass`` entries override the calibration's, key by key.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "load_calibration",
     "resolve_new_lesions",
     "resolve_population",
+    "resolve_residual_mass",
 ]
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "calibrations"
@@ -52,6 +54,7 @@ _KEYS = (
     "plausible",
     "death_model",
     "new_lesions",
+    "residual_mass",
     "targets",
     "provenance",
 )
@@ -68,6 +71,7 @@ class Calibration:
     death_model: dict[str, Any]
     plausible: dict[str, Any] = field(default_factory=dict)
     new_lesions: dict[str, Any] = field(default_factory=dict)
+    residual_mass: dict[str, Any] = field(default_factory=dict)
     targets: list[dict[str, Any]] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -90,7 +94,7 @@ def load_calibration(name_or_path: str | Path) -> Calibration:
     """A shipped calibration by name (``checkmate067``) or a calibration YAML by path, validated."""
     from oncoimmune.models._base import get_model
     from oncoimmune.population._parameters import check_parameter_set, check_plausible_ranges
-    from oncoimmune.trial._lesions import NewLesionModel
+    from oncoimmune.trial._lesions import NewLesionModel, ResidualMassModel
     from oncoimmune.trial._survival import DeathModel
 
     text = str(name_or_path)
@@ -117,6 +121,10 @@ def load_calibration(name_or_path: str | Path) -> Calibration:
     if not isinstance(new_lesions, Mapping):
         raise ValidationError("new_lesions", "be a mapping of NewLesionModel options", new_lesions, where)
     NewLesionModel.from_mapping(new_lesions, where=f"{where} new_lesions")
+    residual = data.get("residual_mass") or {}
+    if not isinstance(residual, Mapping):
+        raise ValidationError("residual_mass", "be a mapping of ResidualMassModel options", residual, where)
+    ResidualMassModel.from_mapping(residual, where=f"{where} residual_mass")
     return Calibration(
         name=str(data.get("name", path.stem)),
         model=model.name,
@@ -125,6 +133,7 @@ def load_calibration(name_or_path: str | Path) -> Calibration:
         plausible=plausible,
         death_model=death,
         new_lesions=dict(new_lesions),
+        residual_mass=dict(residual),
         targets=list(data.get("targets") or []),
         provenance=dict(data.get("provenance") or {}),
         description=str(data.get("description", "")),
@@ -172,3 +181,9 @@ def resolve_new_lesions(spec: Any, cal: Calibration | None) -> dict[str, Any]:
     :func:`resolve_population` loaded it) overridden key by key by the spec's (an empty mapping: no new
     lesions)."""
     return _deep_update(cal.new_lesions if cal else {}, spec.new_lesions)
+
+
+def resolve_residual_mass(spec: Any, cal: Calibration | None) -> dict[str, Any]:
+    """Effective residual-mass options of a trial spec: its calibration's ``residual_mass`` overridden key by
+    key by the spec's (an empty mapping: no residual mass)."""
+    return _deep_update(cal.residual_mass if cal else {}, spec.residual_mass)

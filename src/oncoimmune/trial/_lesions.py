@@ -56,6 +56,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtri
 
 from oncoimmune.errors import ValidationError
 from oncoimmune.trial._survival import (
@@ -66,7 +67,7 @@ from oncoimmune.trial._survival import (
     patient_generators,
 )
 
-__all__ = ["MAX_NEW_LESIONS", "NewLesionModel", "draw_new_lesion_days"]
+__all__ = ["MAX_NEW_LESIONS", "NewLesionModel", "ResidualMassModel", "draw_new_lesion_days"]
 
 MAX_NEW_LESIONS = 10
 """New lesions drawn per patient. The first declares RECIST 1.1 progression; under iRECIST a later one
@@ -208,3 +209,100 @@ def draw_new_lesion_days(
             lo, hi = row[j - 1], row[j]
             days[i, k] = t[j - 1] + (t[j] - t[j - 1]) * ((e - lo) / (hi - lo) if hi > lo else 1.0)
     return days
+
+
+@dataclass(frozen=True)
+class ResidualMassModel:
+    r"""Residual mass: a share of the volume a lesion loses stays visible as non-viable tissue.
+
+    After a response, imaging often keeps showing a mass with no viable tumour (fibrosis, necrosis):
+    in melanoma on anti-PD-1, many patients whose CT reads a partial response have a complete metabolic
+    response on FDG-PET (Tan AC et al., Ann Oncol 2018;29:2115, R), and CheckMate 067's complete
+    responses kept rising with follow-up long after the tumour had stopped shrinking (combination 11.5 %
+    at the 2015 analysis, 22 % at 5 years; Larkin NEJM 2015 and 2019, clinical.md §1.1), as residual masses
+    resolved. The mechanistic models clear killed cells at one rate (io_qsp's ``k_clear``) and keep
+    nothing, so a tumour the treatment eradicates is read as a complete response once the killed cells
+    are cleared.
+
+    Applied to the measured sum of diameters on the output grid (:meth:`apply`): with :math:`V \propto
+    SLD^3` (equal spheres, population.md §3.2), each decrease of :math:`V` between two grid points leaves
+    :math:`s` times the lost volume as residue :math:`S`, which clears at ``clearance_per_day``:
+
+    .. math:: S_i = S_{i-1} e^{-k \Delta t_i} + s \max(0, V_{i-1} - V_i), \qquad
+              SLD'_i = (V_i + S_i)^{1/3}.
+
+    The patient's share :math:`s` is log-normal (median ``share``, ``omega``), capped at 1, in a share
+    ``fraction`` of the patients and 0 in the others (drawn from the patient's stream
+    ``"residual_mass"``). A growing lesion is not changed, so neither is progression of an untreated
+    tumour; a shrinking one is read larger than it is, so a patient whose lesions are cleared stays in
+    partial response (until the residue clears) instead of complete response. ``share`` and its spread
+    are calibration parameters (flag U); the defaults change nothing.
+
+    Parameters
+    ----------
+    share:
+        Median share of the lost lesion volume that stays as residue, in [0, 1]. 0: none.
+    omega:
+        Between-patient SD of the log share (>= 0). Default 0.
+    fraction:
+        Share of patients whose lesions leave a residue, in [0, 1]. Default 1.
+    clearance_per_day:
+        First-order clearance of the residue, 1/day (>= 0, at most 1). Default 0 (it stays).
+    """
+
+    share: float
+    omega: float = 0.0
+    fraction: float = 1.0
+    clearance_per_day: float = 0.0
+
+    def __post_init__(self) -> None:
+        where = "residual_mass"
+        for name in ("share", "omega", "fraction", "clearance_per_day"):
+            object.__setattr__(self, name, _positive(name, getattr(self, name), where, allow_zero=True))
+        for name in ("share", "fraction", "clearance_per_day"):
+            if getattr(self, name) > 1.0:
+                raise ValidationError(name, "be <= 1", getattr(self, name), where)
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any], where: str = "residual_mass") -> ResidualMassModel | None:
+        """From a mapping (a trial spec's or a calibration's ``residual_mass``); an empty mapping is no
+        model (``None``); unknown keys and a missing ``share`` are errors naming them."""
+        _reject_unknown(options, [f.name for f in fields(cls)], where)
+        if not options:
+            return None
+        if "share" not in options:
+            raise ValidationError("share", "be given (0 to 1; 0 for no residual mass)", None, where)
+        return cls(**options)
+
+    def shares(self, seed: int, patient_index: Any) -> np.ndarray:
+        """Each patient's share :math:`s` (stream ``"residual_mass"``: a uniform for the mixture, then a
+        standard normal for the log-normal spread)."""
+        idx = _patient_index(patient_index, np.asarray(patient_index).shape[0], "ResidualMassModel.shares")
+        draws = np.array([g.random(2) for g in patient_generators(_seed(seed, "residual_mass"), idx, "residual_mass")])
+        draws = draws.reshape(idx.size, 2)
+        z = ndtri(np.clip(draws[:, 1], 1e-16, 1.0 - 1e-16))
+        s = np.minimum(self.share * np.exp(self.omega * z), 1.0)
+        return np.where(draws[:, 0] < self.fraction, s, 0.0)
+
+    def apply(self, t_days: Any, sld_mm: Any, *, seed: int, patient_index: Any = None) -> np.ndarray:
+        """Measured sums of diameters, ``(patients, times)``: ``sld_mm`` (the model's, viable and killed
+        cells) with each patient's residue added (class docstring). NaN stays NaN, and the residue stops
+        growing from the first NaN on (a failed simulation)."""
+        where = "ResidualMassModel.apply"
+        t = np.asarray(t_days, dtype=float)
+        sld = np.asarray(sld_mm, dtype=float)
+        if t.ndim != 1 or sld.ndim != 2 or sld.shape[1] != t.size or np.any(np.diff(t) <= 0):
+            raise ValidationError("sld_mm", f"have shape (patients, {t.size}) on an increasing grid", sld.shape, where)
+        n = sld.shape[0]
+        idx = _patient_index(patient_index, n, where)
+        s = self.shares(seed, idx)
+        V = np.where(np.isfinite(sld), np.maximum(sld, 0.0), np.nan) ** 3
+        S = np.zeros(n)
+        out = np.empty_like(V)
+        out[:, 0] = V[:, 0]
+        decay = np.exp(-self.clearance_per_day * np.diff(t))
+        for i in range(1, t.size):
+            lost = np.maximum(V[:, i - 1] - V[:, i], 0.0)
+            S = S * decay[i - 1] + s * np.where(np.isfinite(lost), lost, 0.0)
+            out[:, i] = V[:, i] + S
+        return np.cbrt(out)

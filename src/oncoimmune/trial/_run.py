@@ -179,6 +179,7 @@ class _ArmRun:
     progress: Callable[[str, int, int], None] | None
     params: list[dict[str, float]] | None = None
     new_lesions: Any = None
+    residual: Any = None
     withhold: list[tuple] = field(default_factory=list)
     extra: list[Any] = field(default_factory=list)
     outs: dict[str, np.ndarray] = field(default_factory=dict)
@@ -368,6 +369,14 @@ class _ArmRun:
         first = min((a.time_days for a in self.administrations() if drug in (None, a.drug)), default=np.inf)
         return (first <= stop_days) & (first < death_days)
 
+    def measured_sld(self) -> np.ndarray:
+        """Sums of diameters as imaging reads them on the base grid: the model's ``sld_mm`` with the
+        residual mass of :class:`oncoimmune.trial.ResidualMassModel` added when the trial has one."""
+        sld = self.outs["sld_mm"][:, self.base_pos]
+        if self.residual is None:
+            return sld
+        return self.residual.apply(self.grid, sld, seed=self.spec.seed, patient_index=self.idx)
+
     def read(self) -> tuple[np.ndarray, Any, Any]:
         """Failed patients, death draws and the response reading of the current trajectories."""
         from oncoimmune.solve._status import Status
@@ -378,7 +387,7 @@ class _ArmRun:
         bad = self.status != int(Status.OK)
         at = self.base_pos
         cells = np.where(bad[:, None], np.nan, self.outs["tumour_cells"][:, at])  # failed: censored, not evaluable
-        sld = np.where(bad[:, None], np.nan, self.outs["sld_mm"][:, at])
+        sld = np.where(bad[:, None], np.nan, self.measured_sld())
         seed = self.spec.seed
         deaths = draw_death_times(
             self.grid,
@@ -534,9 +543,9 @@ def run_trial(
     from oncoimmune.population._parameters import draw_plausible
     from oncoimmune.solve._status import Status
     from oncoimmune.toxicity import PLACEBO, drug_classes_of
-    from oncoimmune.trial._calibration import resolve_new_lesions, resolve_population
+    from oncoimmune.trial._calibration import resolve_new_lesions, resolve_population, resolve_residual_mass
     from oncoimmune.trial._endpoints import duration_of_response, evaluate_comparisons
-    from oncoimmune.trial._lesions import NewLesionModel
+    from oncoimmune.trial._lesions import NewLesionModel, ResidualMassModel
     from oncoimmune.trial._recist import MeasurementNoise, ResponseCriteria
     from oncoimmune.trial._survival import (
         DeathModel,
@@ -601,6 +610,7 @@ def run_trial(
     death_model = DeathModel.from_mapping(death_options) if death_options else DeathModel()
     new_lesion_options = resolve_new_lesions(spec, calibration)
     new_lesions = NewLesionModel.from_mapping(new_lesion_options)
+    residual = ResidualMassModel.from_mapping(resolve_residual_mass(spec, calibration))
 
     steroid_slot = any(slot.group == "corticosteroid" for slot in model.dose_slots)
     unsettled: dict[str, int] = {}
@@ -632,6 +642,7 @@ def run_trial(
             progress=progress,
             params=None if drawn is None else drawn.iloc[idx].to_dict("records"),
             new_lesions=new_lesions,
+            residual=residual,
         )
         max_days = spec.treatment.max_months * 365.25 / 12.0 if spec.treatment.max_months else horizon
 
@@ -743,7 +754,7 @@ def run_trial(
             arm_summary[arm.name].update(tox.summary(analysed))
         trajectories[arm.name] = {
             "t": grid,
-            "sld_mm": outs["sld_mm"][:, run.base_pos][analysed],
+            "sld_mm": run.measured_sld()[analysed],
             "best_percent_change": resp.best_percent_change[analysed],
         }
 
@@ -793,6 +804,7 @@ def run_trial(
             "vpop": vpop_record,
             "death_model": death_options,
             "new_lesions": None if new_lesions is None else dataclasses.asdict(new_lesions),
+            "residual_mass": None if residual is None else dataclasses.asdict(residual),
             "scan_days": scan_days.tolist(),
             "notes": [
                 "Research and education software: a virtual trial is not evidence about real patients.",

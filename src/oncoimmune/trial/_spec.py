@@ -475,6 +475,12 @@ class TrialSpec(_Frozen):
         "new lesions seeded at a rate that follows the viable tumour burden, each one progression under RECIST 1.1; "
         "overrides the calibration's key by key; none when neither sets them",
     )
+    residual_mass: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options of oncoimmune.trial.ResidualMassModel (share, omega, fraction, clearance_per_day): a "
+        "share of the volume a lesion loses stays visible as non-viable residue, so a cleared tumour can read as a "
+        "partial response; overrides the calibration's key by key; none when neither sets them",
+    )
     targets: tuple[Target, ...] = Field(
         default=(),
         description="Published figures this trial should reproduce; the summary reports simulated vs target",
@@ -494,6 +500,15 @@ class TrialSpec(_Frozen):
 
         # a spec may set some options and take the rest (the rate) from its calibration
         NewLesionModel.from_mapping({"rate_per_day": 0.0, **v}, where="new_lesions")
+        return v
+
+    @field_validator("residual_mass")
+    @classmethod
+    def _residual_mass(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from oncoimmune.trial._lesions import ResidualMassModel
+
+        # a spec may set some options and take the rest (the share) from its calibration
+        ResidualMassModel.from_mapping({"share": 0.0, **v}, where="residual_mass")
         return v
 
     @field_validator("calibration")
