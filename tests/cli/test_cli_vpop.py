@@ -5,6 +5,7 @@ exit 2, and leave no output."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -149,8 +150,13 @@ def test_the_mapel_example_weights_a_trials_patients_to_the_published_response_r
     vp = weighted.iloc[enrolled["vpop_row"].to_numpy()]
     assert (enrolled["tmb"].to_numpy() == vp["tmb"].to_numpy()).all()
     assert (enrolled["param_k_CT"].to_numpy() == vp["param_k_CT"].to_numpy()).all()
-    # MAPEL put most of the weight on a few bins: the enrolled patients come from the heavy VPs
-    assert vp["weight"].mean() > 1.5 * weighted["weight"].mean()
+    # the enrolled patients are drawn in proportion to the weights: their mean weight is the weight-weighted mean
+    # of the table's (sum w^2 / sum w), within 4 standard errors of 60 draws, and above the plain mean
+    w = weighted["weight"].to_numpy()
+    expected = np.dot(w, w) / w.sum()
+    se = math.sqrt(np.dot(w, (w - expected) ** 2) / w.sum() / len(vp))
+    assert abs(vp["weight"].mean() - expected) < 4 * se
+    assert expected - w.mean() > 3 * se
 
 
 def test_a_bad_mapel_problem_names_the_field(run_cli, trial_table, tmp_path):

@@ -192,6 +192,13 @@ def test_metrics_are_read_from_the_trial_summary():
             lambda d: d["stages"][0]["free"].update({"residual_mass.scar": {"lower": 0.01, "upper": 0.1}}),
             "stages.0.free",
         ),
+        (
+            lambda d: d["stages"][0]["free"].update({"residual_mass.fraction": {"lower": 0.1, "upper": 1.5}}),
+            "stages.0.free.residual_mass.fraction",
+        ),
+        (lambda d: d["start"].update(residual_mass={"share": 7}), "start.residual_mass"),
+        (lambda d: d["start"].update(residual_mass=[0.05]), "start.residual_mass"),
+        (lambda d: d["start"].update(new_lesions={"rate_per_day": 0.01, "speed": 1}), "start.new_lesions"),
     ],
 )
 def test_bad_calibration_problems_name_the_field(tmp_path, edit, field):

@@ -53,6 +53,22 @@ def test_the_residue_clears_at_its_rate_and_regrowth_adds_to_it():
     assert kept[0, -1] == pytest.approx((70.0**3 + residue) ** (1 / 3), rel=1e-12)
 
 
+def test_the_residue_hides_part_of_a_regrowth_and_a_gap_adds_none():
+    # it raises the nadir: 50 -> 10 -> 20 mm reads 19.3 -> 24.2 mm with share 0.05 (+25 %, +4.9 mm: not yet
+    # RECIST progression, which needs +5 mm too); without it +100 %, +10 mm
+    t = np.array([0.0, 7.0, 14.0])
+    out = ResidualMassModel(share=0.05).apply(t, np.array([[50.0, 10.0, 20.0]]), seed=1, patient_index=[0])
+    residue = 0.05 * (50.0**3 - 10.0**3)
+    assert out[0] == pytest.approx([50.0, (1e3 + residue) ** (1 / 3), (8e3 + residue) ** (1 / 3)], rel=1e-12)
+    assert 0 < out[0, 2] - out[0, 1] < 5.0
+    # a missing value stays missing and the decrease across it adds no residue
+    gap = ResidualMassModel(share=0.05).apply(t, np.array([[50.0, np.nan, 10.0]]), seed=1, patient_index=[0])
+    assert np.isnan(gap[0, 1]) and gap[0, 2] == pytest.approx(10.0)
+    with pytest.raises(ValidationError) as err:
+        ResidualMassModel(share=0.05).apply(np.array([0.0, 7.0, 7.0]), np.ones((1, 3)), seed=1, patient_index=[0])
+    assert err.value.field == "t_days"
+
+
 def test_patient_shares_follow_the_mixture_and_the_log_normal():
     n = 20000
     model = ResidualMassModel(share=0.05, omega=0.8, fraction=0.4)
@@ -125,10 +141,13 @@ def test_in_a_trial_complete_responses_become_partial_and_nothing_else_moves_ear
     assert np.allclose(on["os_days"], off["os_days"])
     assert paired[1].summary["provenance"]["residual_mass"]["share"] == 0.05
     assert paired[0].summary["provenance"]["residual_mass"] is None
-    # the trajectories the report draws are the measured ones
-    traj = paired[1].trajectories["pembrolizumab"]["sld_mm"]
-    assert np.all(traj[np.isfinite(traj)] >= 0)
-    assert np.nanmin(traj, axis=1).max() > 0
+    # the trajectories the report draws are the measured ones: the complete responders' lesions reach 0 mm
+    # without the residue and stay visible with it
+    rows = [r.patients.reset_index(drop=True) for r in paired]
+    with_, without = (r.trajectories["pembrolizumab"]["sld_mm"] for r in (paired[1], paired[0]))
+    was_cr = (rows[0]["best_overall_response"] == "CR").to_numpy()
+    assert np.array_equal(rows[0]["patient_id"], rows[1]["patient_id"])
+    assert (np.nanmin(without[was_cr], axis=1) < 5.0).all() and (np.nanmin(with_[was_cr], axis=1) > 5.0).all()
 
 
 def test_a_calibration_carries_it_and_the_spec_overrides_it(tmp_path):

@@ -111,7 +111,8 @@ def manage(
         (:data:`~oncoimmune.toxicity._parameters.CHECKPOINT_LABELS`): ``"current"`` (default) or
         ``"yervoy_2011"``, which adds the first YERVOY label's rule: a grade >= 3 episode of a term of
         :data:`~oncoimmune.toxicity._parameters.YERVOY_2011_SEVERE` while the anti-CTLA-4 course is given
-        permanently stops the whole regimen.
+        permanently stops the whole regimen. Without ``course`` for anti-CTLA-4 the drug counts as given
+        until ``off_day``, so the rule then applies throughout (pass the course, as the trial runner does).
 
     Returns
     -------

@@ -538,18 +538,22 @@ was in force when CheckMate 067 enrolled (2013-2014)."""
 YERVOY_2011_SEVERE = Value(
     frozenset({"arthralgia", "diarrhoea_colitis", "hepatitis", "pneumonitis", "other"}),
     "-",
-    "YERVOY US prescribing information, initial approval 2011 (boxed warning and section 2.2, as copied on "
-    "120ty.net and in the Lexicomp ipilimumab monograph, found with the search tool): 'Permanently discontinue "
+    "YERVOY (ipilimumab) US prescribing information, BLA 125377, initial approval 2011 (boxed warning and section "
+    "2.2; R for the citation, the text read in copies on 120ty.net and in the Lexicomp ipilimumab monograph, found "
+    "with the search tool): 'Permanently discontinue "
     "YERVOY and initiate systemic high-dose corticosteroid therapy for severe immune-mediated reactions'; "
     "withhold for moderate reactions and for symptomatic endocrinopathy; the severe reactions listed are colitis, "
     "AST or ALT > 5 x ULN (CTCAE grade 3 hepatitis), rash only when complicated (Stevens-Johnson syndrome, "
     "toxic epidermal necrolysis, full-thickness ulceration), severe neuropathy and severe reactions of any organ "
-    "(nephritis, pneumonitis, pancreatitis, myocarditis), V. Here: grade >= 3 of these terms while the "
+    "(nephritis, pneumonitis, pancreatitis, myocarditis). Here, an interpretation (U): grade >= 3 of these terms "
+    "(arthralgia read as an organ reaction, 'any organ system') while the "
     "anti-CTLA-4 course is given stops the whole regimen, as the OPDIVO + YERVOY label does for colitis (U for "
     "the combination's other terms: the trial stopped both drugs in induction, Schadendorf J Clin Oncol "
     "2017;35:3807, R); grade 3 rash and hypothyroidism are held, fatigue and nausea follow the general rule; the "
-    "residual term counts as an organ reaction (U: it holds laboratory events a protocol may exempt)",
-    "V",
+    "residual term counts as an organ reaction (it holds laboratory events a protocol may exempt). CheckMate 067 "
+    "followed its own protocol, so applying the label to it is an assumption too; the trial was masked, and its "
+    "nivolumab arm's ipilimumab-matched placebo course is not modelled, so the rule does not reach that arm",
+    "U",
 )
 """Terms whose grade >= 3 episode, while an anti-CTLA-4 course is given, permanently discontinues the
 regimen under the 2011 YERVOY label (``label="yervoy_2011"``)."""

@@ -76,6 +76,24 @@ def _options(head: str) -> list[str]:
     return [f.name for f in fields({"new_lesions": NewLesionModel, "residual_mass": ResidualMassModel}[head])]
 
 
+_REQUIRED = {"new_lesions": "rate_per_day", "residual_mass": "share"}
+
+
+def _check_options(head: str, options: Any, field: str) -> None:
+    """Raise a ValidationError naming ``field`` unless ``options`` are valid options of ``head``'s model (the
+    required one may come from elsewhere: a base calibration, a knob)."""
+    from oncoimmune.errors import OncoimmuneError
+    from oncoimmune.trial._lesions import NewLesionModel, ResidualMassModel
+
+    model = {"new_lesions": NewLesionModel, "residual_mass": ResidualMassModel}[head]
+    if not isinstance(options, Mapping):
+        raise ValidationError(field, f"be a mapping of {model.__name__} options", options)
+    try:
+        model.from_mapping({_REQUIRED[head]: 0.0, **options}, where=field)
+    except OncoimmuneError as exc:
+        raise ValidationError(field, f"hold valid {model.__name__} options ({exc})", dict(options)) from None
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -137,6 +155,9 @@ class CalibrationProblem(_Frozen):
             raise ValidationError(
                 "start", "take parameters, plausible, death_model, new_lesions and residual_mass only", unknown
             )
+        for head in _OPTION_MODELS:
+            if head in self.start:
+                _check_options(head, self.start[head], f"start.{head}")
         if self.base is not None:
             from oncoimmune.errors import OncoimmuneError
             from oncoimmune.trial._calibration import load_calibration
@@ -170,6 +191,9 @@ class CalibrationProblem(_Frozen):
                     options = _options(head)
                     if path.split(".", 1)[1] not in options:
                         raise ValidationError(f"stages.{i}.free", f"name a {head} option, one of {options}", path)
+                    kn = st.free[path]
+                    for bound in (kn.lower, kn.upper):  # every point of the search must be a valid option
+                        _check_options(head, {path.split(".", 1)[1]: bound}, f"stages.{i}.free.{path}")
                 if head == "parameters" and path.endswith(".fraction"):
                     kn = st.free[path]
                     if kn.lower <= 0.0 or kn.upper > 1.0:

@@ -222,7 +222,7 @@ class ResidualMassModel:
     at the 2015 analysis, 22 % at 5 years; Larkin NEJM 2015 and 2019, clinical.md §1.1), as residual masses
     resolved. The mechanistic models clear killed cells at one rate (io_qsp's ``k_clear``) and keep
     nothing, so a tumour the treatment eradicates is read as a complete response once the killed cells
-    are cleared.
+    are cleared. (That the late complete responses are residual masses resolving is an interpretation, U.)
 
     Applied to the measured sum of diameters on the output grid (:meth:`apply`): with :math:`V \propto
     SLD^3` (equal spheres, population.md §3.2), each decrease of :math:`V` between two grid points leaves
@@ -235,8 +235,13 @@ class ResidualMassModel:
     ``fraction`` of the patients and 0 in the others (drawn from the patient's stream
     ``"residual_mass"``). A growing lesion is not changed, so neither is progression of an untreated
     tumour; a shrinking one is read larger than it is, so a patient whose lesions are cleared stays in
-    partial response (until the residue clears) instead of complete response. ``share`` and its spread
-    are calibration parameters (flag U); the defaults change nothing.
+    partial response (until the residue clears) instead of complete response, unless a lesion's residue
+    is under the 5 mm a scan sees. The residue also raises the nadir, so regrowth after a response reads
+    smaller (with share 0.05 a lesion going 50 -> 10 -> 20 mm reads 19.3 -> 24.2 mm: +25 % but +4.9 mm, not
+    yet progression), as residual masses hide regrowth on CT; progression after a response comes later
+    than without it. Residue accumulates over repeated shrink-and-regrow cycles, and depends on the output
+    grid when the trajectory goes up and down between grid points. ``share`` and its spread are calibration
+    parameters (flag U); the defaults change nothing.
 
     Parameters
     ----------
@@ -286,13 +291,16 @@ class ResidualMassModel:
 
     def apply(self, t_days: Any, sld_mm: Any, *, seed: int, patient_index: Any = None) -> np.ndarray:
         """Measured sums of diameters, ``(patients, times)``: ``sld_mm`` (the model's, viable and killed
-        cells) with each patient's residue added (class docstring). NaN stays NaN, and the residue stops
-        growing from the first NaN on (a failed simulation)."""
+        cells) with each patient's residue added (class docstring). NaN stays NaN, and a decrease across a
+        NaN (a missing value between two measured ones) adds no residue; the trial runner's failed patients
+        are NaN throughout."""
         where = "ResidualMassModel.apply"
         t = np.asarray(t_days, dtype=float)
         sld = np.asarray(sld_mm, dtype=float)
-        if t.ndim != 1 or sld.ndim != 2 or sld.shape[1] != t.size or np.any(np.diff(t) <= 0):
-            raise ValidationError("sld_mm", f"have shape (patients, {t.size}) on an increasing grid", sld.shape, where)
+        if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise ValidationError("t_days", "be an increasing 1-D grid of finite days", t_days, where)
+        if sld.ndim != 2 or sld.shape[1] != t.size:
+            raise ValidationError("sld_mm", f"have shape (patients, {t.size}) to match t_days", sld.shape, where)
         n = sld.shape[0]
         idx = _patient_index(patient_index, n, where)
         s = self.shares(seed, idx)

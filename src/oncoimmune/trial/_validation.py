@@ -53,15 +53,17 @@ VALIDATION_RUNS: dict[str, ValidationRun] = {
         1999,
         note="the melanoma population of `checkmate067` with high-dose IL-2; io_qsp's Treg IL-2 EC50 (0.32 nM, "
         "not 0.0032 nM) was chosen between the two values its sources encode by this trial's ORR on 600 other "
-        "patients (seed 7): a selection, so these figures are not independent of it",
+        "patients (seed 7): a selection, so these figures are not independent of it; these patients were also run "
+        "to decide whether to ship the refit of `checkmate067` with residual mass",
     ),
     "brim3_dacarbazine": ValidationRun(
         338,
         2011,
         calibrated=False,
-        note="the melanoma population of `checkmate067` with dacarbazine: its effect is not calibrated; the "
-        "new-lesion exponent of `checkmate067` was chosen with this arm's early progressions in view (a selection: "
-        "its median PFS is not independent of it)",
+        note="the melanoma population of `checkmate067` with dacarbazine: its effect is not calibrated; an earlier "
+        "new-lesion exponent of `checkmate067` was chosen with this arm's early progressions in view, and these "
+        "patients were run to decide whether to ship its refit (a selection: its median PFS is not independent "
+        "of them)",
     ),
     "brim3": ValidationRun(
         1350,
