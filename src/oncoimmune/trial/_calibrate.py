@@ -68,28 +68,29 @@ _OPTION_MODELS = ("new_lesions", "residual_mass")
 """Calibration entries that are the options of a trial-level model (NewLesionModel, ResidualMassModel)."""
 
 
+def _option_model(head: str) -> tuple[type, str]:
+    """The trial-level model whose options calibration entry ``head`` holds, and its required option."""
+    from oncoimmune.trial._lesions import NewLesionModel, ResidualMassModel
+
+    return {"new_lesions": (NewLesionModel, "rate_per_day"), "residual_mass": (ResidualMassModel, "share")}[head]
+
+
 def _options(head: str) -> list[str]:
     from dataclasses import fields
 
-    from oncoimmune.trial._lesions import NewLesionModel, ResidualMassModel
-
-    return [f.name for f in fields({"new_lesions": NewLesionModel, "residual_mass": ResidualMassModel}[head])]
-
-
-_REQUIRED = {"new_lesions": "rate_per_day", "residual_mass": "share"}
+    return [f.name for f in fields(_option_model(head)[0])]
 
 
 def _check_options(head: str, options: Any, field: str) -> None:
     """Raise a ValidationError naming ``field`` unless ``options`` are valid options of ``head``'s model (the
     required one may come from elsewhere: a base calibration, a knob)."""
     from oncoimmune.errors import OncoimmuneError
-    from oncoimmune.trial._lesions import NewLesionModel, ResidualMassModel
 
-    model = {"new_lesions": NewLesionModel, "residual_mass": ResidualMassModel}[head]
+    model, required = _option_model(head)
     if not isinstance(options, Mapping):
         raise ValidationError(field, f"be a mapping of {model.__name__} options", options)
     try:
-        model.from_mapping({_REQUIRED[head]: 0.0, **options}, where=field)
+        model.from_mapping({required: 0.0, **options}, where=field)
     except OncoimmuneError as exc:
         raise ValidationError(field, f"hold valid {model.__name__} options ({exc})", dict(options)) from None
 
